@@ -1,0 +1,52 @@
+"""The `heatmon` command: subcommands only. Each lives in a module of this package that
+has `add(subparsers)`; its handler parses nothing more, calls the library, prints, and
+returns an exit code. Errors meant for the user become one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from monitor import __version__
+from monitor.errors import HeatmonError
+
+#: Subcommand modules, in the order `heatmon --help` lists them.
+COMMANDS: tuple[str, ...] = ()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="heatmon",
+        description="Offline, real-time heat monitor for customer calls: Vosk transcription, "
+        "caller sentiment, call heat and H.E.A.T. coaching.",
+    )
+    parser.add_argument("--version", action="version", version=f"heatmon {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"monitor.cli.{name}").add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except HeatmonError as err:
+        print(f"heatmon: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        # The commands end their calls cleanly on Ctrl-C themselves; this is the last resort.
+        return 130
+    except BrokenPipeError:
+        # `heatmon run ... | head`: the reader left; that is not an error of ours.
+        sys.stderr.close()
+        return 0

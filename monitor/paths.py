@@ -1,0 +1,26 @@
+"""Where heatmon finds its bundled data and keeps the user's data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The repository's top level: `models/` (manifest, playbook, lexicon) and `dashboard/` live here.
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_MODELS = ROOT / "models"
+DASHBOARD = ROOT / "dashboard"
+
+
+def data_dir() -> Path:
+    """The user's heatmon data directory: `$HEATMON_DATA`, else the XDG data home."""
+    explicit = os.environ.get("HEATMON_DATA")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "heatmon"
+
+
+def models_dir() -> Path:
+    """Where `heatmon models pull` unpacks models: `$HEATMON_MODELS`, else `<data>/models`."""
+    explicit = os.environ.get("HEATMON_MODELS")
+    return Path(explicit).expanduser() if explicit else data_dir() / "models"
