@@ -1,0 +1,57 @@
+"""Speed: caller turns scored per second by heatmon's turn scorer vs raw VADER.
+
+Both score the same ASR-like texts (EmoContext valid turn 3 and MELD dev, from
+`../shared/eval` or $HEATMON_EVAL). Raw VADER = `SentimentIntensityAnalyzer.polarity_scores`;
+heatmon = `TurnScorer.score` (VADER plus the domain layer). Best of several rounds.
+
+    python bench/score_speed.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _eval_data import emocontext, meld, require_eval  # noqa: E402
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
+
+from monitor.lexicon import asr_like  # noqa: E402
+from monitor.sentiment import TurnScorer  # noqa: E402
+
+TARGET = 0.7
+ROUNDS = 5
+
+
+def rate(fn: Callable[[str], object], texts: list[str]) -> float:
+    """Texts per second, best of ROUNDS (the least disturbed by other processes)."""
+    best = float("inf")
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for text in texts:
+            fn(text)
+        best = min(best, time.perf_counter() - start)
+    return len(texts) / best
+
+
+def main() -> int:
+    require_eval()
+    texts = [asr_like(t) for t, _ in emocontext("valid") + meld("dev")]
+    vader = SentimentIntensityAnalyzer()
+    scorer = TurnScorer()
+    raw = rate(vader.polarity_scores, texts)
+    ours = rate(scorer.score, texts)
+    ratio = ours / raw
+    print(f"{'scorer':24} {'turns/s':>10}")
+    print(f"{'raw VADER':24} {raw:10.0f}")
+    print(f"{'heatmon TurnScorer':24} {ours:10.0f}")
+    verdict = "PASS" if ratio >= TARGET else "FAIL"
+    print(f"ratio heatmon/VADER: {ratio:.2f}x (target >= {TARGET:.1f}x) {verdict}  ({len(texts)} texts)")
+    return 0 if ratio >= TARGET else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
