@@ -17,15 +17,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _eval_data import emocontext, meld, require_eval, tweets  # noqa: E402
+from _eval_data import emocontext, meld, require_eval, tweets
 
-from monitor.lexicon import Lexicon, asr_like  # noqa: E402
-from monitor.sentiment import TurnScorer  # noqa: E402
+from monitor.lexicon import Lexicon, asr_like
+from monitor.sentiment import TurnScorer
 
 
 def best_f1(scores: list[float], labels: list[bool]) -> tuple[float, float]:
     """The best F1 over all thresholds (positive = score < threshold), and that threshold."""
-    pairs = sorted(zip(scores, labels))
+    pairs = sorted(zip(scores, labels, strict=False))
     total_pos = sum(labels)
     best, best_t, tp, i = 0.0, 0.0, 0, 0
     while i < len(pairs):
@@ -45,7 +45,7 @@ def best_f1(scores: list[float], labels: list[bool]) -> tuple[float, float]:
 def pearson(xs: list[float], ys: list[float]) -> float:
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
-    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=False))
     vx = sum((x - mx) ** 2 for x in xs)
     vy = sum((y - my) ** 2 for y in ys)
     return cov / math.sqrt(vx * vy)

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _eval_data import emocontext, meld, require_eval  # noqa: E402
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
+from _eval_data import emocontext, meld, require_eval
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from monitor.lexicon import asr_like  # noqa: E402
-from monitor.sentiment import TurnScorer  # noqa: E402
+from monitor.lexicon import asr_like
+from monitor.sentiment import TurnScorer
 
 TARGET = 0.7
 ROUNDS = 5
