@@ -14,7 +14,7 @@ from monitor import __version__
 from monitor.errors import HeatmonError
 
 #: Subcommand modules, in the order `heatmon --help` lists them.
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("hub",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,158 @@
+"""`heatmon hub` (the websocket hub and dashboards) and `heatmon token add/list`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import ssl
+from pathlib import Path
+
+from monitor.cli.common import add_subparser
+from monitor.errors import HeatmonError, InputError
+from monitor.hub.auth import Grant, Tokens, default_tokens_path
+from monitor.hub.server import serve_hub, ssl_context
+
+PAGES = {"supervisor": "floor", "agent": "agent"}
+
+
+class HubError(HeatmonError):
+    """The hub cannot start (port taken, bad certificate, ...)."""
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    hub = add_subparser(
+        sub,
+        "hub",
+        help="run the websocket hub and serve the dashboards",
+        description="""\
+Run the hub: one port for publishers (`heatmon run/replay --hub`), the supervisor floor
+board (/floor) and the agent view (/agent). On first start it creates a tokens file with
+fresh random tokens (one publisher, one supervisor, one agent named "agent") and prints
+the URLs to open; the token travels in the URL fragment, never to the server's logs.
+
+examples:
+  heatmon hub
+  heatmon hub --host 0.0.0.0 --port 9000 --allow-origin https://wallboard.example
+  heatmon hub --certfile hub.pem --keyfile hub.key
+  heatmon token add --role agent --agent alice""",
+    )
+    hub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    hub.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    hub.add_argument("--tokens", type=Path, help=f"tokens file (default {default_tokens_path()})")
+    hub.add_argument("--certfile", type=Path, help="TLS certificate (PEM): serve https/wss")
+    hub.add_argument("--keyfile", type=Path, help="TLS private key (PEM), if not in the certificate file")
+    hub.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a further browser origin allowed to connect, e.g. https://board.example (repeatable)",
+    )
+    hub.add_argument("--quiet", action="store_true", help="log warnings only")
+    hub.set_defaults(func=run_hub)
+
+    token = add_subparser(
+        sub,
+        "token",
+        help="add or list hub tokens",
+        description="""\
+Manage the hub's tokens file. Roles: publisher (may only publish calls), agent (sees only
+the calls whose agent is NAME), supervisor (sees every call). A running hub reads the file
+at start: restart it after adding tokens.
+
+examples:
+  heatmon token add --role agent --agent alice
+  heatmon token add --role supervisor --name floor-lead
+  heatmon token list --show""",
+    )
+    actions = token.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add_one = actions.add_parser(
+        "add", help="add a token", description="Add a token with a fresh random value."
+    )
+    add_one.add_argument("--role", required=True, choices=("publisher", "agent", "supervisor"))
+    add_one.add_argument("--agent", help="for --role agent: the agent's name as publishers report it")
+    add_one.add_argument("--name", help="a label for a supervisor or publisher token")
+    add_one.add_argument("--tokens", type=Path, help=f"tokens file (default {default_tokens_path()})")
+    add_one.set_defaults(func=run_token_add)
+    listing = actions.add_parser("list", help="list tokens", description="List the tokens of the file.")
+    listing.add_argument("--tokens", type=Path, help=f"tokens file (default {default_tokens_path()})")
+    listing.add_argument("--show", action="store_true", help="print the tokens in full")
+    listing.set_defaults(func=run_token_list)
+
+
+def page_url(base: str, grant: Grant) -> str:
+    """The dashboard URL for a grant, its token in the fragment (never sent to the server)."""
+    return f"{base}/{PAGES[grant.role]}#token={grant.token}"
+
+
+def run_hub(args: argparse.Namespace) -> int:
+    path = args.tokens or default_tokens_path()
+    tokens, created = Tokens.load_or_create(path)
+    context = None
+    if args.certfile:
+        try:
+            context = ssl_context(args.certfile, args.keyfile)
+        except (OSError, ssl.SSLError) as err:
+            raise InputError(f"cannot load TLS certificate {args.certfile}: {err}") from err
+    elif args.keyfile:
+        raise InputError("--keyfile needs --certfile")
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(name)s: %(message)s"
+    )
+    print(f"tokens: {path}" + (" (created with fresh tokens)" if created else ""), flush=True)
+    return asyncio.run(_serve(args, tokens, context))
+
+
+async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLContext | None) -> int:
+    try:
+        hub_cm = serve_hub(
+            tokens, host=args.host, port=args.port, ssl=context, allowed_origins=args.allow_origin
+        )
+        hub = await hub_cm.__aenter__()
+    except OSError as err:
+        raise HubError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
+    try:
+        print(f"hub listening on {hub.url}", flush=True)
+        for grant in tokens.grants:
+            if grant.role in PAGES:
+                print(f"  {grant.role} {grant.name}: {page_url(hub.http_url, grant)}", flush=True)
+        print("  publishers: heatmon run/replay --hub " + hub.url, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        print("hub stopping", flush=True)
+    finally:
+        await hub_cm.__aexit__(None, None, None)
+    return 0
+
+
+def run_token_add(args: argparse.Namespace) -> int:
+    path = args.tokens or default_tokens_path()
+    if args.role == "agent" and not args.agent:
+        raise InputError("--role agent needs --agent NAME (the agent's name as publishers report it)")
+    if args.role != "agent" and args.agent:
+        raise InputError("--agent is only for --role agent; use --name for a label")
+    tokens, _ = Tokens.load_or_create(path)
+    name = args.agent or args.name or f"{args.role}{sum(g.role == args.role for g in tokens.grants) + 1}"
+    tokens, grant = tokens.add(args.role, name)
+    tokens.save(path)
+    print(f"added {grant.role} token for {grant.name} to {path}")
+    print(f"token: {grant.token}")
+    if grant.role in PAGES:
+        print(f"open: {page_url('http://127.0.0.1:8765', grant)}  (your hub's host and port)")
+    print("restart the hub to use it")
+    return 0
+
+
+def run_token_list(args: argparse.Namespace) -> int:
+    path = args.tokens or default_tokens_path()
+    tokens = Tokens.load(path)
+    print(f"tokens in {path}:")
+    for grant in tokens.grants:
+        shown = grant.token if args.show else grant.token[:4] + "…"
+        print(f"  {grant.role:<10} {grant.name:<20} {shown}")
+    return 0

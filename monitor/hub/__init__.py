@@ -1,0 +1,6 @@
+"""The hub: websocket server for publishers and dashboards (see docs/hub-protocol.md)."""
+
+from monitor.hub.auth import Grant, Tokens
+from monitor.hub.server import Hub, HubConfig, serve_hub
+
+__all__ = ["Grant", "Hub", "HubConfig", "Tokens", "serve_hub"]

@@ -1,0 +1,149 @@
+"""Fan-out to dashboard viewers: one bounded queue and one sender task per viewer.
+
+A viewer that falls behind gets `heat` and `partial` coalesced to the newest per call (and
+speaker); everything else is kept. A viewer whose queue passes its bound, or whose socket
+does not take a message within `stall_timeout`, is cut off with 1008 "viewer too slow", so
+it can neither grow the hub's memory nor slow the other viewers (each has its own task).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+
+from monitor.hub.floor import Stamped
+
+log = logging.getLogger("monitor.hub")
+
+TOO_SLOW = "viewer too slow"
+
+
+class ViewerQueue:
+    """Events waiting for one viewer, coalescing heat/partials, with a bound. Pure."""
+
+    __slots__ = ("bound", "entries", "index", "size")
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self.entries: list[Stamped | None] = []
+        self.index: dict[tuple[str, str, str], int] = {}  # coalescing key -> position in entries
+        self.size = 0
+
+    def put(self, stamped: Stamped) -> bool:
+        """Queue one event; False if the queue is past its bound (the viewer must be cut off)."""
+        key = stamped.key
+        if key is not None:
+            at = self.index.get(key)
+            if at is not None:
+                self.entries[at] = None  # an older heat/partial not yet sent: only the newest matters
+                self.size -= 1
+            self.index[key] = len(self.entries)
+        self.entries.append(stamped)
+        self.size += 1
+        return self.size <= self.bound
+
+    def take(self) -> list[str]:
+        """Everything queued, oldest first, as encoded events; the queue is left empty."""
+        taken = [s.json for s in self.entries if s is not None]
+        self.entries, self.index, self.size = [], {}, 0
+        return taken
+
+
+def batch_messages(events: list[str], per_message: int) -> list[str]:
+    """Encoded events as `batch` messages of at most `per_message` events each."""
+    return [
+        '{"type":"batch","events":[' + ",".join(events[i : i + per_message]) + "]}"
+        for i in range(0, len(events), per_message)
+    ]
+
+
+class Viewer:
+    """One connected dashboard: its socket, what it may see, its queue and its sender task."""
+
+    def __init__(
+        self,
+        ws: ServerConnection,
+        *,
+        agent: str | None,
+        name: str,
+        bound: int,
+        per_message: int,
+        stall_timeout: float,
+        on_cut_off: Callable[[Viewer], None],
+    ) -> None:
+        self.ws = ws
+        self.agent = agent  # None: a supervisor, sees every call
+        self.name = name
+        self.queue = ViewerQueue(bound)
+        self.per_message = per_message
+        self.stall_timeout = stall_timeout
+        self.on_cut_off = on_cut_off
+        self.wake = asyncio.Event()
+        self.cut = False
+        self.sender: asyncio.Task[None] | None = None
+        self.closer: asyncio.Task[None] | None = None
+
+    def offer(self, events: Iterable[Stamped]) -> None:
+        """Queue what this viewer may see of a tick's events (called by the hub, synchronously)."""
+        if self.cut:
+            return
+        agent, put = self.agent, self.queue.put
+        queued = False
+        for stamped in events:
+            if agent is None or stamped.agent == agent:
+                queued = True
+                if not put(stamped):
+                    self.cut_off(f"queue passed {self.queue.bound} events")
+                    return
+        if queued:
+            self.wake.set()
+
+    def start(self) -> None:
+        """Start sending (after the welcome went out, so it comes first)."""
+        self.sender = asyncio.create_task(self._send_loop(), name=f"viewer-{self.name}")
+        self.wake.set()
+
+    async def _send_loop(self) -> None:
+        while not self.cut:
+            await self.wake.wait()
+            self.wake.clear()
+            for message in batch_messages(self.queue.take(), self.per_message):
+                try:
+                    async with asyncio.timeout(self.stall_timeout):
+                        await self.ws.send(message)
+                except TimeoutError:
+                    self.cut_off(f"socket took no data for {self.stall_timeout:g} s")
+                    return
+                except ConnectionClosed:
+                    return
+
+    def cut_off(self, why: str) -> None:
+        """Drop this viewer: close with 1008, abort the TCP connection if the close cannot go out."""
+        if self.cut:
+            return
+        self.cut = True
+        self.queue.take()
+        log.warning("cutting off viewer %s: %s", self.name, why)
+        self.on_cut_off(self)
+        self.closer = asyncio.create_task(self._close(), name=f"cut-off-{self.name}")
+
+    async def _close(self) -> None:
+        if self.sender is not None and self.sender is not asyncio.current_task():
+            self.sender.cancel()
+        try:
+            async with asyncio.timeout(1.0):
+                await self.ws.close(CloseCode.POLICY_VIOLATION, TOO_SLOW)
+        except TimeoutError:
+            self.ws.transport.abort()
+
+    async def stop(self) -> None:
+        """The connection is over: stop the sender task."""
+        self.cut = True
+        if self.sender is not None:
+            self.sender.cancel()
+            await asyncio.wait([self.sender])

@@ -1,0 +1,239 @@
+"""The live floor: each call's state, hub-wide `seq` numbering and the replay window.
+
+Pure logic: no sockets, no clock (the caller passes `now`). The server feeds it validated
+events and asks it for snapshots, replays and what each viewer may see.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+#: Events a slow viewer may get only the newest of, per call (and speaker for partials).
+COALESCED = frozenset({"heat", "partial"})
+
+TURNS_KEPT = 50
+HISTORY_KEPT = 120
+ALERTS_PER_CALL = 20
+MESSAGES_PER_CALL = 20
+ALERT_FEED_KEPT = 200
+
+
+class FloorError(Exception):
+    """A supervisor's request that does not fit the floor (unknown call or alert)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stamped:
+    """One event as the hub forwards it: its `seq`, whose call it is, and its JSON, encoded once."""
+
+    seq: int
+    agent: str | None
+    key: tuple[str, str, str] | None  # coalescing key; None = never dropped
+    json: str
+
+
+def encode(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(slots=True)
+class CallState:
+    """What the floor knows of one call (the CALLSTATE of docs/hub-protocol.md)."""
+
+    call: str
+    agent: str | None = None
+    started_at: str | None = None
+    caller_name: str | None = None
+    source: str | None = None
+    t: float = 0.0
+    ended: bool = False
+    ended_at: float | None = None
+    heat: dict[str, Any] | None = None
+    heat_history: deque[list[float]] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
+    sentiments: deque[list[float]] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
+    turns: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=TURNS_KEPT))
+    partials: dict[str, str] = field(default_factory=lambda: {"caller": "", "agent": ""})
+    coach: dict[str, Any] | None = None
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MESSAGES_PER_CALL))
+
+    def apply(self, event: dict[str, Any], now: float) -> None:
+        """Fold one event (already stamped with `seq`) into the state."""
+        kind = event["type"]
+        t = event.get("t")
+        if isinstance(t, (int, float)) and t > self.t:
+            self.t = float(t)
+        if kind == "call_started":
+            self.agent = event.get("agent")
+            self.started_at = event.get("started_at")
+            self.caller_name = event.get("caller_name")
+            self.source = event.get("source")
+            self.ended, self.ended_at = False, None
+        elif kind == "partial":
+            self.partials[event["speaker"]] = event["text"]
+        elif kind == "turn":
+            self.turns.append(event)
+            self.partials[event["speaker"]] = ""
+            sentiment = event.get("sentiment")
+            if event["speaker"] == "caller" and isinstance(sentiment, dict) and "compound" in sentiment:
+                self.sentiments.append([event["t"], sentiment["compound"]])
+        elif kind == "heat":
+            self.heat = {k: event.get(k) for k in ("value", "level", "trend", "reasons")}
+            self.heat_history.append([event["t"], event["value"]])
+        elif kind == "alert":
+            self.alerts[event["id"]] = {**event, "acked_by": None}
+            while len(self.alerts) > ALERTS_PER_CALL:
+                del self.alerts[next(iter(self.alerts))]
+        elif kind == "coach":
+            self.coach = event
+        elif kind == "call_ended":
+            self.ended, self.ended_at = True, now
+            self.partials = {"caller": "", "agent": ""}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "call": self.call,
+            "agent": self.agent,
+            "started_at": self.started_at,
+            "caller_name": self.caller_name,
+            "source": self.source,
+            "t": self.t,
+            "ended": self.ended,
+            "heat": self.heat,
+            "heat_history": list(self.heat_history),
+            "sentiments": list(self.sentiments),
+            "turns": list(self.turns),
+            "partials": dict(self.partials),
+            "coach": self.coach,
+            "alerts": list(self.alerts.values()),
+            "messages": list(self.messages),
+        }
+
+
+def visible(stamped: Stamped, agent: str | None) -> bool:
+    """May a viewer limited to `agent` (None: a supervisor, sees all) see this event?"""
+    return agent is None or stamped.agent == agent
+
+
+class Floor:
+    """Every call on the floor, the seq counter and a bounded window of recent events."""
+
+    def __init__(self, *, first_seq: int = 1, replay_window: int = 50_000, ended_retention: float = 300.0):
+        self.seq = first_seq - 1
+        self.calls: dict[str, CallState] = {}
+        self.window: deque[Stamped] = deque(maxlen=replay_window)
+        self.alert_feed: deque[dict[str, Any]] = deque(maxlen=ALERT_FEED_KEPT)
+        self.ended_retention = ended_retention
+
+    def _stamp(self, event: dict[str, Any], call: CallState | None) -> tuple[dict[str, Any], Stamped]:
+        self.seq += 1
+        data = {**event, "seq": self.seq}
+        kind = data["type"]
+        key = (data["call"], kind, data.get("speaker", "")) if kind in COALESCED else None
+        stamped = Stamped(self.seq, call.agent if call else None, key, encode(data))
+        self.window.append(stamped)
+        return data, stamped
+
+    def publish(self, event: dict[str, Any], now: float) -> tuple[dict[str, Any], Stamped]:
+        """Number a validated wire-contract event, fold it into its call, and keep it for replay;
+        the event with its `seq`, and as the hub forwards it."""
+        call_id = event["call"]
+        call = self.calls.get(call_id)
+        if call is None:
+            call = self.calls[call_id] = CallState(call_id)
+        if event["type"] == "call_started":
+            call.agent = event.get("agent")  # visibility of this very event follows the new agent
+        data, stamped = self._stamp(event, call)
+        call.apply(data, now)
+        if data["type"] == "alert":
+            self.alert_feed.append(call.alerts[data["id"]])
+        return data, stamped
+
+    def ack_alert(self, call_id: str, alert_id: str, by: str, at: str) -> Stamped:
+        """A supervisor acknowledged an alert: mark it, and the `alert_ack` event to send to all."""
+        call = self.calls.get(call_id)
+        if call is None:
+            raise FloorError(f"unknown call {call_id!r}")
+        alert = call.alerts.get(alert_id)
+        if alert is None:
+            raise FloorError(f"unknown alert {alert_id!r} in call {call_id!r}")
+        alert["acked_by"], alert["acked_at"] = by, at
+        event = {"type": "alert_ack", "call": call_id, "id": alert_id, "by": by, "at": at}
+        return self._stamp(event, call)[1]
+
+    def message(self, call_id: str, sender: str, text: str, at: str) -> Stamped:
+        """A supervisor's message to the agent of a call."""
+        call = self.calls.get(call_id)
+        if call is None:
+            raise FloorError(f"unknown call {call_id!r}")
+        event = {"type": "supervisor_message", "call": call_id, "from": sender, "text": text, "at": at}
+        data, stamped = self._stamp(event, call)
+        call.messages.append(data)
+        return stamped
+
+    def snapshot(self, agent: str | None) -> dict[str, Any]:
+        """The welcome's snapshot for a viewer limited to `agent` (None: everything)."""
+        calls = [c.to_dict() for c in self.calls.values() if agent is None or c.agent == agent]
+        if agent is None:
+            alerts = list(self.alert_feed)
+        else:
+            mine = {c.call for c in self.calls.values() if c.agent == agent}
+            alerts = [a for a in self.alert_feed if a["call"] in mine]
+        return {"calls": calls, "alerts": alerts}
+
+    def since(self, last_seq: int, agent: str | None, limit: int) -> list[Stamped] | None:
+        """Events after `last_seq` the viewer may see, or None if the window no longer has them all
+        (or `last_seq` is from another life of the hub, or there are more than `limit`)."""
+        if last_seq == self.seq:
+            return []
+        if not self.window or last_seq > self.seq or last_seq < self.window[0].seq - 1:
+            return None
+        start = last_seq + 1 - self.window[0].seq  # the window's seqs are contiguous
+        if len(self.window) - start > limit * 4:
+            return None
+        missed = [s for s in islice(self.window, start, None) if visible(s, agent)]
+        return missed if len(missed) <= limit else None
+
+    def expire(self, now: float) -> list[str]:
+        """Forget calls that ended more than `ended_retention` seconds ago; their ids."""
+        gone = [
+            c.call
+            for c in self.calls.values()
+            if c.ended and c.ended_at is not None and now - c.ended_at > self.ended_retention
+        ]
+        for call_id in gone:
+            del self.calls[call_id]
+        return gone
+
+
+@dataclass(slots=True)
+class PublisherLedger:
+    """Per publisher id: the last `pseq` the hub applied and the last it acknowledged (stored)."""
+
+    applied: dict[str, int] = field(default_factory=dict)
+    acked: dict[str, int] = field(default_factory=dict)
+    seen: dict[str, float] = field(default_factory=dict)
+
+    def last_acked(self, publisher: str) -> int:
+        return self.acked.get(publisher, 0)
+
+    def last_applied(self, publisher: str) -> int:
+        return self.applied.get(publisher, 0)
+
+    def note_applied(self, publisher: str, pseq: int, now: float) -> None:
+        self.applied[publisher] = max(pseq, self.applied.get(publisher, 0))
+        self.seen[publisher] = now
+
+    def note_acked(self, publisher: str, pseq: int) -> None:
+        self.acked[publisher] = max(pseq, self.acked.get(publisher, 0))
+
+    def expire(self, now: float, idle: float) -> None:
+        """Forget publishers not heard of for `idle` seconds, so the ledger stays bounded."""
+        for publisher in [p for p, t in self.seen.items() if now - t > idle]:
+            self.applied.pop(publisher, None)
+            self.acked.pop(publisher, None)
+            del self.seen[publisher]

@@ -1,0 +1,261 @@
+"""The publisher client: streams a process's call events to the hub, surviving hub restarts.
+
+    async with Publisher("ws://127.0.0.1:8765/ws", token) as pub:
+        pub.publish(event)          # never blocks, never raises
+        await pub.flush(timeout=5)  # True once the hub acknowledged everything
+
+Each event gets an increasing `pseq`. Unacknowledged events stay in a bounded buffer and are
+resent after a reconnect, from the hub's `last_pseq`. If the hub lost its state (a restart
+without a store), the publisher also re-announces each live call's `call_started`, latest
+`heat` and `coach`, so the board and the agents' views fill in again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import socket
+import ssl as ssl_module
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from monitor.events import Event
+
+log = logging.getLogger("monitor.hub.publisher")
+
+#: Close reasons after which retrying cannot help.
+FATAL_REASONS = ("invalid token", "missing token", "token is not for role")
+#: Never dropped from a full buffer while anything else can be.
+KEPT_WHEN_FULL = frozenset({"alert", "call_started", "call_ended"})
+#: Per live call, the events that rebuild its tile on a hub that lost its state.
+STATE_TYPES = frozenset({"call_started", "heat", "coach"})
+
+
+@dataclass(slots=True)
+class _Item:
+    pseq: int
+    data: dict[str, Any]
+
+
+def hub_ws_url(url: str) -> str:
+    """`ws://host:port` (as given to `--hub`) to the hub's websocket endpoint `ws://host:port/ws`."""
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https"):
+        parts = parts._replace(scheme="ws" if parts.scheme == "http" else "wss")
+    if parts.path in ("", "/"):
+        parts = parts._replace(path="/ws")
+    return urlunsplit(parts)
+
+
+def default_publisher_id() -> str:
+    """host-pid-random: stable for this process's reconnects, unique across processes."""
+    return f"{socket.gethostname()}-{os.getpid()}-{random.getrandbits(32):08x}"
+
+
+class Publisher:
+    """A hub client that publishes events; see the module docstring."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        publisher_id: str | None = None,
+        *,
+        buffer: int = 10_000,
+        per_message: int = 200,
+        ssl: ssl_module.SSLContext | None = None,
+        backoff: tuple[float, float] = (0.1, 5.0),
+    ) -> None:
+        self.url = hub_ws_url(url)
+        self.token = token
+        self.publisher_id = publisher_id or default_publisher_id()
+        self.bound = buffer
+        self.per_message = per_message
+        self.ssl = ssl
+        self.backoff = backoff
+        self.dropped = 0  # events dropped because the buffer was full
+        self.errors: list[str] = []  # what the hub reported about our events (last 20)
+        self.rejected: str | None = None  # the hub refused our token: retrying cannot help
+        self.connected = False
+        self.connections = 0
+        self._pseq = 0  # last assigned
+        self._acked = 0
+        self._sent = 0  # last sent on the current connection
+        self._buffer: deque[_Item] = deque()
+        self._state: dict[str, dict[str, _Item]] = {}
+        self._wake = asyncio.Event()
+        self._ack_changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Publisher:
+        self._task = asyncio.create_task(self._run(), name=f"publisher-{self.publisher_id}")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop (without waiting for acks: call `flush` first for that)."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task])
+            self._task = None
+
+    @property
+    def unacked(self) -> int:
+        """Events published but not yet acknowledged by the hub."""
+        return len(self._buffer)
+
+    def publish(self, event: Event | Mapping[str, Any]) -> None:
+        """Queue one event for the hub. Never blocks or raises; past the bound the oldest event
+        that is not an alert (or a call's start or end) is dropped and counted."""
+        data = event.to_dict() if isinstance(event, Event) else dict(event)
+        self._pseq += 1
+        item = _Item(self._pseq, data)
+        self._buffer.append(item)
+        kind, call = data.get("type"), data.get("call")
+        if isinstance(call, str):
+            if kind == "call_ended":
+                self._state.pop(call, None)
+            elif kind in STATE_TYPES:
+                self._state.setdefault(call, {})[str(kind)] = item
+        if len(self._buffer) > self.bound:
+            self._drop_one()
+        self._wake.set()
+
+    def _drop_one(self) -> None:
+        victim = next((i for i in self._buffer if i.data.get("type") not in KEPT_WHEN_FULL), self._buffer[0])
+        self._buffer.remove(victim)
+        self.dropped += 1
+
+    async def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until the hub acknowledged everything published so far; False on timeout."""
+        target = self._pseq
+        try:
+            async with asyncio.timeout(timeout):
+                while self._acked < target and self.rejected is None:
+                    self._ack_changed.clear()
+                    await self._ack_changed.wait()
+        except TimeoutError:
+            return False
+        return self._acked >= target
+
+    # -- the connection --------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        delay = self.backoff[0]
+        while True:
+            try:
+                async with connect(
+                    self.url, ssl=self.ssl, open_timeout=5, compression=None, max_size=2**20
+                ) as ws:
+                    await self._session(ws)
+            except ConnectionClosed as err:
+                reason = err.rcvd.reason if err.rcvd is not None else ""
+                if reason.startswith(FATAL_REASONS):
+                    self.rejected = reason
+                    self._ack_changed.set()
+                    log.error("hub %s refused the publisher: %s", self.url, reason)
+                    return
+                log.info("hub connection closed: %s", err)
+            except (OSError, TimeoutError, InvalidHandshake, ValueError) as err:
+                log.info("hub %s unreachable: %s", self.url, err)
+            if self.connected:
+                delay = self.backoff[0]  # it was up: retry soon, then back off again
+            self.connected = False
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self.backoff[1])
+
+    async def _session(self, ws: ClientConnection) -> None:
+        hello = {"type": "hello", "role": "publisher", "token": self.token, "publisher": self.publisher_id}
+        await ws.send(json.dumps(hello))
+        async with asyncio.timeout(10):
+            welcome = json.loads(await ws.recv())
+        if not isinstance(welcome, dict) or welcome.get("type") != "welcome":
+            raise ValueError(f"expected welcome, got {str(welcome)[:80]}")
+        last_pseq = welcome.get("last_pseq")
+        self._resume(last_pseq if isinstance(last_pseq, int) else 0)
+        self.connected = True
+        self.connections += 1
+        log.info("publishing to %s as %s (hub had pseq %s)", self.url, self.publisher_id, last_pseq)
+        receiver = asyncio.create_task(self._receive(ws))
+        try:
+            await self._send_loop(ws, receiver)
+        finally:
+            receiver.cancel()
+            await asyncio.wait([receiver])
+
+    def _resume(self, last_pseq: int) -> None:
+        """Line the buffer up with what the hub has: drop what it has, renumber if it lost state."""
+        if self._acked <= last_pseq <= self._pseq:
+            self._on_ack(last_pseq)
+        else:
+            # The hub forgot us (restart) or knows a higher pseq than ours (reused id): renumber
+            # after its last_pseq, re-announcing the live calls' state it had acknowledged.
+            lost = sorted(
+                (i for calls in self._state.values() for i in calls.values() if i.pseq <= self._acked),
+                key=lambda i: i.pseq,
+            )
+            items = [*lost, *self._buffer]
+            for n, item in enumerate(items, start=last_pseq + 1):
+                item.pseq = n
+            self._buffer = deque(items)
+            self._pseq = last_pseq + len(items)
+            self._acked = last_pseq
+        self._sent = last_pseq
+
+    def _on_ack(self, pseq: int) -> None:
+        if pseq <= self._acked:
+            return
+        self._acked = pseq
+        while self._buffer and self._buffer[0].pseq <= pseq:
+            self._buffer.popleft()
+        self._ack_changed.set()
+
+    async def _receive(self, ws: ClientConnection) -> None:
+        try:
+            async for raw in ws:
+                msg = json.loads(raw)
+                if not isinstance(msg, dict):
+                    continue
+                if msg.get("type") == "ack" and isinstance(msg.get("pseq"), int):
+                    self._on_ack(msg["pseq"])
+                elif msg.get("type") == "error":
+                    log.warning("hub: %s", msg.get("message"))
+                    self.errors = [*self.errors[-19:], str(msg.get("message"))]
+        finally:
+            self._wake.set()  # let the sender see that the connection is gone
+
+    async def _send_loop(self, ws: ClientConnection, receiver: asyncio.Task[None]) -> None:
+        while True:
+            if receiver.done():
+                receiver.result()  # raises ConnectionClosed (or whatever ended it)
+                return
+            pending: list[_Item] = []
+            for item in reversed(self._buffer):  # in pseq order: the unsent ones are at the end
+                if item.pseq <= self._sent:
+                    break
+                pending.append(item)
+            pending.reverse()
+            if not pending:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            for start in range(0, len(pending), self.per_message):
+                chunk = pending[start : start + self.per_message]
+                events = [{**i.data, "pseq": i.pseq} for i in chunk]
+                message = events[0] if len(events) == 1 else {"type": "batch", "events": events}
+                await ws.send(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+                self._sent = chunk[-1].pseq

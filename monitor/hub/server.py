@@ -1,0 +1,359 @@
+"""The hub: one websockets server on one port for publishers, dashboards and static files.
+
+Publishers stream their calls' events (each with a `pseq`); the hub numbers them with a
+hub-wide `seq`, folds them into the floor, hands them to an optional store (`sink`) and
+acknowledges them, and fans them out to viewers in batches. See docs/hub-protocol.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl as ssl_module
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+
+from monitor.events import Event, EventError
+from monitor.hub.auth import AuthError, Grant, Tokens
+from monitor.hub.fanout import Viewer
+from monitor.hub.floor import Floor, FloorError, PublisherLedger, Stamped, encode
+from monitor.hub.static import WS_PATH, make_process_request
+from monitor.paths import DASHBOARD
+
+log = logging.getLogger("monitor.hub")
+
+MAX_MESSAGE_TEXT = 500
+
+
+class Sink(Protocol):
+    """Where accepted publisher events are stored; the hub acks only after `write` returns."""
+
+    async def write(self, events: list[dict[str, Any]]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HubConfig:
+    """Limits and timings of the hub."""
+
+    tick: float = 0.01  # at most one fan-out per tick; events of a tick go out as one batch
+    per_message: int = 500  # events per batch message
+    viewer_bound: int = 5_000  # queued events past which a viewer is cut off
+    stall_timeout: float = 5.0  # a viewer socket that takes nothing for this long is cut off
+    replay_window: int = 50_000  # events kept for reconnects with last_seq
+    ended_retention: float = 300.0  # seconds an ended call stays on the board
+    hello_timeout: float = 10.0
+    max_message: int = 64 * 1024
+    write_limit: int = 256 * 1024  # per-connection socket buffer before send() waits
+    publisher_idle: float = 24 * 3600.0  # forget a publisher's pseq after this long unheard
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _error(message: str) -> str:
+    return encode({"type": "error", "message": message})
+
+
+class Hub:
+    """The hub's state and connection handling; `serve_hub` runs it on a port."""
+
+    def __init__(self, tokens: Tokens, *, config: HubConfig, sink: Sink | None = None) -> None:
+        self.tokens = tokens
+        self.config = config
+        self.sink = sink
+        # seq starts from the clock, so it keeps growing across restarts of the hub and a
+        # viewer's last_seq from a previous life can never be mistaken for one of this life.
+        self.floor = Floor(
+            first_seq=int(time.time() * 1000) * 1000,
+            replay_window=config.replay_window,
+            ended_retention=config.ended_retention,
+        )
+        self.ledger = PublisherLedger()
+        self.viewers: set[Viewer] = set()
+        self.cut_offs = 0
+        self._outbox: list[Stamped] = []
+        self._flush_handle: asyncio.Handle | None = None
+        self._last_flush = 0.0
+        self.server: Server | None = None
+        self.port = 0
+        self.host = ""
+        self.scheme = "ws"
+
+    # -- urls ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The websocket URL clients connect to."""
+        return f"{self.scheme}://{self.host}:{self.port}{WS_PATH}"
+
+    @property
+    def http_url(self) -> str:
+        return f"{'https' if self.scheme == 'wss' else 'http'}://{self.host}:{self.port}"
+
+    # -- fan-out ---------------------------------------------------------------------------
+
+    def _emit(self, stamped: Stamped) -> None:
+        self._outbox.append(stamped)
+        if self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            wait = self._last_flush + self.config.tick - loop.time()
+            if wait > 0:
+                self._flush_handle = loop.call_later(wait, self._flush)
+            else:
+                self._flush_handle = loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Hand the events of this tick to every viewer's queue."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._last_flush = asyncio.get_running_loop().time()
+        events, self._outbox = self._outbox, []
+        if events:
+            for viewer in list(self.viewers):
+                viewer.offer(events)
+
+    def _on_cut_off(self, viewer: Viewer) -> None:
+        self.viewers.discard(viewer)
+        self.cut_offs += 1
+
+    # -- connections -----------------------------------------------------------------------
+
+    async def handler(self, ws: ServerConnection) -> None:
+        """One connection: hello, then a publisher's or a viewer's session."""
+        try:
+            async with asyncio.timeout(self.config.hello_timeout):
+                raw = await ws.recv()
+        except TimeoutError:
+            await ws.close(CloseCode.POLICY_VIOLATION, "hello expected")
+            return
+        except ConnectionClosed:
+            return
+        try:
+            hello = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            hello = None
+        if not isinstance(hello, dict) or hello.get("type") != "hello":
+            await ws.close(CloseCode.POLICY_VIOLATION, "hello expected")
+            return
+        try:
+            grant = self.tokens.check(hello.get("token"), hello.get("role"))
+        except AuthError as err:
+            log.info("rejected %s: %s", ws.remote_address, err.reason)
+            await ws.close(CloseCode.POLICY_VIOLATION, err.reason)
+            return
+        log.info("%s %s connected from %s", grant.role, grant.name, ws.remote_address)
+        try:
+            if grant.role == "publisher":
+                await self._serve_publisher(ws, grant, hello)
+            else:
+                await self._serve_viewer(ws, grant, hello)
+        except ConnectionClosed:
+            pass
+        finally:
+            log.info("%s %s disconnected", grant.role, grant.name)
+
+    async def _serve_viewer(self, ws: ServerConnection, grant: Grant, hello: dict[str, Any]) -> None:
+        self._flush()  # everything numbered so far goes to the current viewers, not into this replay
+        agent = grant.agent
+        last_seq = hello.get("last_seq")
+        missed = None
+        if isinstance(last_seq, int) and not isinstance(last_seq, bool) and last_seq >= 0:
+            missed = self.floor.since(last_seq, agent, self.config.viewer_bound // 2)
+        viewer = Viewer(
+            ws,
+            agent=agent,
+            name=grant.name,
+            bound=self.config.viewer_bound,
+            per_message=self.config.per_message,
+            stall_timeout=self.config.stall_timeout,
+            on_cut_off=self._on_cut_off,
+        )
+        if missed:
+            viewer.offer(missed)
+        welcome = {
+            "type": "welcome",
+            "role": grant.role,
+            "agent": agent,
+            "name": grant.name,
+            "seq": self.floor.seq,
+            "snapshot": self.floor.snapshot(agent),
+            "replay": missed is not None,
+        }
+        # Registered in the same step as the snapshot: no event can fall between the two.
+        self.viewers.add(viewer)
+        try:
+            await ws.send(encode(welcome))
+            viewer.start()
+            async for raw in ws:
+                reply = self._viewer_request(grant, raw)
+                if reply is not None:
+                    await ws.send(_error(reply))
+        finally:
+            self.viewers.discard(viewer)
+            await viewer.stop()
+
+    def _viewer_request(self, grant: Grant, raw: str | bytes) -> str | None:
+        """Carry out a viewer's message; an error text for the client, or None."""
+        if grant.role != "supervisor":
+            return "agents may not send messages"
+        try:
+            msg = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return "not JSON"
+        if not isinstance(msg, dict):
+            return "a message must be a JSON object"
+        kind, call = msg.get("type"), msg.get("call")
+        if not isinstance(call, str) or not call:
+            return f"{kind} needs a 'call'"
+        at = _iso(time.time())
+        try:
+            if kind == "ack_alert":
+                alert_id = msg.get("id")
+                if not isinstance(alert_id, str) or not alert_id:
+                    return "ack_alert needs an alert 'id'"
+                self._emit(self.floor.ack_alert(call, alert_id, grant.name, at))
+            elif kind == "message":
+                text = msg.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    return "message needs a non-empty 'text'"
+                if len(text) > MAX_MESSAGE_TEXT:
+                    return f"message text is over {MAX_MESSAGE_TEXT} characters"
+                self._emit(self.floor.message(call, grant.name, text.strip(), at))
+            else:
+                return f"unknown message type {kind!r}"
+        except FloorError as err:
+            return str(err)
+        return None
+
+    async def _serve_publisher(self, ws: ServerConnection, grant: Grant, hello: dict[str, Any]) -> None:
+        publisher = hello.get("publisher")
+        if not isinstance(publisher, str) or not publisher or len(publisher) > 200:
+            publisher = f"{grant.name}@{ws.id}"
+        welcome = {
+            "type": "welcome",
+            "role": "publisher",
+            "agent": None,
+            "name": grant.name,
+            "seq": self.floor.seq,
+            "last_pseq": self.ledger.last_acked(publisher),
+        }
+        await ws.send(encode(welcome))
+        async for raw in ws:
+            errors = await self._publish(publisher, raw)
+            for message in errors:
+                await ws.send(_error(message))
+            acked = self.ledger.last_acked(publisher)
+            if acked:
+                await ws.send(f'{{"type":"ack","pseq":{acked}}}')
+
+    async def _publish(self, publisher: str, raw: str | bytes) -> list[str]:
+        """Accept one publisher message (an event or a batch); the errors to report."""
+        try:
+            msg = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return ["not JSON"]
+        if isinstance(msg, dict) and msg.get("type") == "batch":
+            items = msg.get("events")
+            if not isinstance(items, list):
+                return ["a batch needs an 'events' list"]
+        else:
+            items = [msg]
+        errors: list[str] = []
+        to_store: list[dict[str, Any]] = []
+        top = 0
+        now = time.time()
+        acked, applied = self.ledger.last_acked(publisher), self.ledger.last_applied(publisher)
+        for item in items:
+            pseq = item.get("pseq") if isinstance(item, dict) else None
+            if not isinstance(pseq, int) or isinstance(pseq, bool) or pseq <= 0:
+                errors.append("every published event needs a positive integer 'pseq'")
+                continue
+            if pseq <= acked:
+                continue  # a resend of something already accepted
+            assert isinstance(item, dict)
+            body = {k: v for k, v in item.items() if k != "pseq"}
+            top = max(top, pseq)
+            if pseq <= applied:
+                to_store.append(body)  # applied before, but its store write failed: store only
+                continue
+            try:
+                Event.from_dict(body)
+            except EventError as err:
+                # Counted as accepted all the same: resending it would not make it valid.
+                errors.append(f"event pseq {pseq} rejected: {err}")
+                self.ledger.note_applied(publisher, pseq, now)
+                continue
+            data, stamped = self.floor.publish(body, now)
+            self._emit(stamped)
+            self.ledger.note_applied(publisher, pseq, now)
+            to_store.append(data)
+        if top:
+            if self.sink is not None and to_store:
+                await self.sink.write(to_store)
+            self.ledger.note_acked(publisher, top)
+        return errors
+
+    async def housekeeping(self, every: float = 5.0) -> None:
+        """Forget long-ended calls and long-gone publishers, now and then."""
+        while True:
+            await asyncio.sleep(every)
+            now = time.time()
+            self.floor.expire(now)
+            self.ledger.expire(now, self.config.publisher_idle)
+
+
+def ssl_context(certfile: Path, keyfile: Path | None) -> ssl_module.SSLContext:
+    """A server TLS context from a certificate (and key) file."""
+    context = ssl_module.SSLContext(ssl_module.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    return context
+
+
+@asynccontextmanager
+async def serve_hub(
+    tokens: Tokens,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    config: HubConfig | None = None,
+    sink: Sink | None = None,
+    ssl: ssl_module.SSLContext | None = None,
+    dashboard: Path = DASHBOARD,
+    allowed_origins: Iterable[str] = (),
+) -> AsyncIterator[Hub]:
+    """Run a hub until the block ends: `async with serve_hub(tokens, port=0) as hub: hub.port`."""
+    config = config or HubConfig()
+    hub = Hub(tokens, config=config, sink=sink)
+    async with serve(
+        hub.handler,
+        host,
+        port,
+        process_request=make_process_request(dashboard, allowed_origins),
+        max_size=config.max_message,
+        write_limit=config.write_limit,
+        compression=None,  # deflate costs more CPU per message than the bytes it saves on a LAN
+        close_timeout=2,
+        ssl=ssl,
+    ) as server:
+        hub.server = server
+        sockname = next(iter(server.sockets)).getsockname()
+        hub.host, hub.port = (host if host not in ("", "0.0.0.0", "::") else "127.0.0.1"), sockname[1]
+        hub.scheme = "wss" if ssl is not None else "ws"
+        keeper = asyncio.create_task(hub.housekeeping(), name="hub-housekeeping")
+        try:
+            yield hub
+        finally:
+            keeper.cancel()
+            await asyncio.wait([keeper])

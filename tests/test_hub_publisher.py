@@ -1,0 +1,115 @@
+"""The publisher client against a real hub: acks, flush, resend after a hub restart, bad tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from hub_support import TOKENS, events, heat, started, turn, viewer
+
+from monitor.hub import serve_hub
+from monitor.hub.publisher import Publisher, hub_ws_url
+
+PUB_TOKEN = TOKENS.first("publisher").token
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_hub_url_gets_the_websocket_path():
+    """`--hub ws://host:port` means the hub's /ws endpoint; http(s) maps to ws(s)."""
+    assert hub_ws_url("ws://127.0.0.1:8765") == "ws://127.0.0.1:8765/ws"
+    assert hub_ws_url("https://hub.example:9000/") == "wss://hub.example:9000/ws"
+    assert hub_ws_url("ws://h:1/ws") == "ws://h:1/ws"
+
+
+def test_published_events_reach_viewers_and_flush_confirms():
+    """Events published through the client reach a supervisor in order, and flush sees them acked."""
+
+    async def main() -> None:
+        async with serve_hub(TOKENS, port=0) as hub:
+            sup, _ = await viewer(hub)
+            async with Publisher(f"ws://127.0.0.1:{hub.port}", PUB_TOKEN) as pub:
+                pub.publish(started("c1", "alice"))
+                for i in range(30):
+                    pub.publish(turn("c1", f"turn {i}", t=i + 1.0))
+                assert await pub.flush(timeout=5)
+                assert pub.unacked == 0 and pub.dropped == 0
+            got = await events(sup, 31)
+            assert [e["text"] for e in got[1:]] == [f"turn {i}" for i in range(30)]
+
+    run(main())
+
+
+def test_publisher_buffers_while_hub_down_and_resends_after_restart():
+    """Events published while the hub is down arrive once it is up; after a restart (state lost)
+    the publisher re-announces its live calls, so the new hub's board has them again."""
+
+    async def main() -> None:
+        port = free_port()
+        async with Publisher(f"ws://127.0.0.1:{port}", PUB_TOKEN, backoff=(0.05, 0.2)) as pub:
+            pub.publish(started("c1", "alice"))
+            pub.publish(heat("c1", 40))
+            assert not await pub.flush(timeout=0.3)  # no hub yet
+            async with serve_hub(TOKENS, port=port) as hub:
+                assert await pub.flush(timeout=5)
+                assert hub.floor.calls["c1"].heat is not None
+            pub.publish(turn("c1", "said while the hub was down", t=5.0))
+            async with serve_hub(TOKENS, port=port) as hub:
+                assert await pub.flush(timeout=5)
+                call = hub.floor.calls["c1"]
+                assert call.agent == "alice" and call.heat is not None and call.heat["value"] == 40
+                assert [t["text"] for t in call.turns] == ["said while the hub was down"]
+                _, welcome = await viewer(hub, "agent", "alice")
+                assert [c["call"] for c in welcome["snapshot"]["calls"]] == ["c1"]
+
+    run(main())
+
+
+def test_publisher_with_a_bad_token_stops_and_says_why():
+    """A token the hub refuses ends the publisher's retries with the hub's reason."""
+
+    async def main() -> None:
+        async with (
+            serve_hub(TOKENS, port=0) as hub,
+            Publisher(hub.url, TOKENS.first("supervisor").token) as pub,
+        ):
+            pub.publish(started("c1", "alice"))
+            assert not await pub.flush(timeout=5)
+            assert pub.rejected == "token is not for role publisher"
+
+    run(main())
+
+
+def test_full_buffer_drops_oldest_non_alert_and_counts():
+    """Past its bound the buffer drops the oldest droppable event, keeps alerts, and counts drops."""
+
+    async def main() -> None:
+        async with Publisher("ws://127.0.0.1:9", PUB_TOKEN, buffer=3, backoff=(5, 5)) as pub:
+            pub.publish(started("c1", "alice"))
+            pub.publish(
+                {
+                    "type": "alert",
+                    "call": "c1",
+                    "t": 1,
+                    "id": "a1",
+                    "kind": "k",
+                    "level": "hot",
+                    "message": "m",
+                    "evidence": [],
+                }
+            )
+            pub.publish(heat("c1", 10))
+            pub.publish(heat("c1", 20))
+            assert pub.dropped == 1 and pub.unacked == 3
+            kinds = [(i.data["type"], i.data.get("value")) for i in pub._buffer]
+            assert kinds == [("call_started", None), ("alert", None), ("heat", 20)]
+
+    run(main())
