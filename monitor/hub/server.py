@@ -251,23 +251,23 @@ class Hub:
         }
         await ws.send(encode(welcome))
         async for raw in ws:
-            errors = await self._publish(publisher, raw)
+            errors, accepted = await self._publish(publisher, raw)
             for message in errors:
                 await ws.send(_error(message))
-            acked = self.ledger.last_acked(publisher)
-            if acked:
-                await ws.send(f'{{"type":"ack","pseq":{acked}}}')
+            if accepted:
+                await ws.send(f'{{"type":"ack","pseq":{self.ledger.last_acked(publisher)}}}')
 
-    async def _publish(self, publisher: str, raw: str | bytes) -> list[str]:
-        """Accept one publisher message (an event or a batch); the errors to report."""
+    async def _publish(self, publisher: str, raw: str | bytes) -> tuple[list[str], bool]:
+        """Accept one publisher message (an event or a batch): the errors to report, and whether
+        it carried any pseq to acknowledge (new or resent)."""
         try:
             msg = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            return ["not JSON"]
+            return ["not JSON"], False
         if isinstance(msg, dict) and msg.get("type") == "batch":
             items = msg.get("events")
             if not isinstance(items, list):
-                return ["a batch needs an 'events' list"]
+                return ["a batch needs an 'events' list"], False
         else:
             items = [msg]
         errors: list[str] = []
@@ -280,11 +280,11 @@ class Hub:
             if not isinstance(pseq, int) or isinstance(pseq, bool) or pseq <= 0:
                 errors.append("every published event needs a positive integer 'pseq'")
                 continue
+            assert isinstance(item, dict)
+            top = max(top, pseq)
             if pseq <= acked:
                 continue  # a resend of something already accepted
-            assert isinstance(item, dict)
             body = {k: v for k, v in item.items() if k != "pseq"}
-            top = max(top, pseq)
             if pseq <= applied:
                 to_store.append(body)  # applied before, but its store write failed: store only
                 continue
@@ -303,7 +303,7 @@ class Hub:
             if self.sink is not None and to_store:
                 await self.sink.write(to_store)
             self.ledger.note_acked(publisher, top)
-        return errors
+        return errors, top > 0
 
     async def housekeeping(self, every: float = 5.0) -> None:
         """Forget long-ended calls and long-gone publishers, now and then."""
