@@ -251,7 +251,13 @@ class Hub:
         }
         await ws.send(encode(welcome))
         async for raw in ws:
-            errors, accepted = await self._publish(publisher, raw)
+            try:
+                errors, accepted = await self._publish(publisher, raw)
+            except Exception:
+                # Not acked, so the publisher resends; the ledger knows it need not re-apply.
+                log.exception("the store failed to write events of publisher %s", publisher)
+                await ws.close(CloseCode.INTERNAL_ERROR, "store failed")
+                return
             for message in errors:
                 await ws.send(_error(message))
             if accepted:
