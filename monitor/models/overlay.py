@@ -1,0 +1,172 @@
+"""Low-latency endpointing without touching the user's model.
+
+Vosk 0.3.45 reads its endpointing rules only from the model's `conf/model.conf`, and the stock
+rules wait 0.5-2.0 s of trailing silence before a final. An overlay is a cached directory that
+links to every part of the model except `conf/`, which holds links to the other conf files and
+an edited `model.conf`: Vosk loads it like the model itself, and the model stays read-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.models.resolve import check_model_dir, is_model_dir
+
+log = logging.getLogger(__name__)
+
+#: Bump when the overlay layout changes, so old cached overlays are not reused.
+OVERLAY_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Endpointing:
+    """Seconds of trailing silence after which Kaldi ends an utterance (the turn), per rule.
+
+    rule2 fires when the decoder sits in a final state with a good cost (a sentence the language
+    model finds complete), rule3 when the cost is merely plausible, rule4 whatever the cost.
+    Stock Vosk models use 0.5 / 1.0 / 2.0.
+    """
+
+    rule2: float = 0.2
+    rule3: float = 0.5
+    rule4: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("rule2", "rule3", "rule4"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 30.0:
+                raise ValueError(f"endpointing {name} must be between 0 and 30 seconds, not {value}")
+
+    def options(self) -> dict[str, str]:
+        """The `model.conf` options these settings stand for, option name to value."""
+        return {
+            f"--endpoint.{rule}.min-trailing-silence": f"{getattr(self, rule):g}"
+            for rule in ("rule2", "rule3", "rule4")
+        }
+
+
+#: Vosk's own rules, for comparisons and for `--endpointing stock`.
+STOCK_ENDPOINTING = Endpointing(rule2=0.5, rule3=1.0, rule4=2.0)
+
+
+def edit_model_conf(text: str, endpointing: Endpointing) -> str:
+    """`model.conf` with the endpointing rules replaced where present and appended where not."""
+    lines = text.splitlines()
+    for option, value in endpointing.options().items():
+        pattern = re.compile(rf"^\s*{re.escape(option)}\s*=")
+        replaced = False
+        for index, line in enumerate(lines):
+            if pattern.match(line):
+                lines[index] = f"{option}={value}"
+                replaced = True
+        if not replaced:
+            lines.append(f"{option}={value}")
+    return "\n".join(lines) + "\n"
+
+
+def overlays_dir() -> Path:
+    """Where overlays are cached: `$HEATMON_CACHE`, else `$XDG_CACHE_HOME/heatmon`, under `model-overlays`."""
+    explicit = os.environ.get("HEATMON_CACHE")
+    if explicit:
+        return Path(explicit).expanduser() / "model-overlays"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "heatmon" / "model-overlays"
+
+
+def endpointing_overlay(
+    model_dir: Path, endpointing: Endpointing | None, *, cache_dir: Path | None = None
+) -> Path:
+    """The model directory to load: `model_dir` itself for None, else its cached overlay with
+    `endpointing`'s rules (built on first use; safe when several processes build it at once).
+    If the overlay cannot be built here (no links possible), warns and returns `model_dir`.
+    """
+    if endpointing is None:
+        return model_dir
+    check_model_dir(model_dir)
+    source = model_dir.resolve()
+    conf_text = (source / "conf" / "model.conf").read_text(encoding="utf-8", errors="replace")
+    wanted_conf = edit_model_conf(conf_text, endpointing)
+    root = cache_dir or overlays_dir()
+    target = root / _overlay_name(source, wanted_conf)
+    if _is_current(target, wanted_conf):
+        return target
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return _build(source, target, wanted_conf)
+    except OSError as err:
+        log.warning("cannot build a low-latency overlay of %s (%s); using its stock endpointing", source, err)
+        return model_dir
+
+
+def _overlay_name(source: Path, conf: str) -> str:
+    digest = hashlib.sha256(f"{OVERLAY_FORMAT}\n{source}\n{conf}".encode()).hexdigest()[:16]
+    label = source.parent.name if source.name == "model" else source.name
+    return f"{re.sub(r'[^A-Za-z0-9._-]', '_', label)}-{digest}"
+
+
+def _is_current(overlay: Path, wanted_conf: str) -> bool:
+    try:
+        conf = (overlay / "conf" / "model.conf").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return conf == wanted_conf and is_model_dir(overlay)
+
+
+def _build(source: Path, target: Path, wanted_conf: str) -> Path:
+    # Built under a temporary name and renamed into place: a reader never sees half an overlay,
+    # and of two processes building the same one, the second rename fails and it uses the first.
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for entry in source.iterdir():
+            if entry.name != "conf":
+                _link(entry, staging / entry.name, copy_files=False)
+        (staging / "conf").mkdir()
+        for entry in (source / "conf").iterdir():
+            if entry.name != "model.conf":
+                _link(entry, staging / "conf" / entry.name, copy_files=True)
+        (staging / "conf" / "model.conf").write_text(wanted_conf, encoding="utf-8")
+        if target.exists() and not _is_current(target, wanted_conf):
+            _remove(target)  # a stale or broken overlay (say, a crash before a link was made)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not _is_current(target, wanted_conf):
+                raise
+    finally:
+        if staging.exists():
+            _remove(staging)
+    return target
+
+
+def _link(src: Path, dst: Path, *, copy_files: bool) -> None:
+    """A symlink to `src`; where symlinks are not allowed, hard links (or copies of small conf files)."""
+    try:
+        os.symlink(src, dst, target_is_directory=src.is_dir())
+        return
+    except (OSError, NotImplementedError):
+        pass
+    if src.is_dir():
+        dst.mkdir()
+        for child in src.iterdir():
+            _link(child, dst / child.name, copy_files=copy_files)
+    elif copy_files:
+        shutil.copy2(src, dst)
+    else:
+        os.link(src, dst)  # an OSError here (another file system) gives up on the overlay
+
+
+def _remove(path: Path) -> None:
+    # Never follow the overlay's links into the user's model: unlink links, recurse real folders only.
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+        return
+    for child in path.iterdir():
+        _remove(child)
+    path.rmdir()
