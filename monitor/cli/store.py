@@ -1,0 +1,213 @@
+"""`heatmon calls`, `export`, `report` and `purge`: the call store from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from monitor.cli.common import add_subparser
+from monitor.errors import InputError
+from monitor.paths import data_dir
+from monitor.report import export_document, redacted_detail, render_report
+from monitor.review import clock
+from monitor.store import CallFilter, Store, db_path
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
+_UNIT_SECONDS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    calls = add_subparser(
+        sub,
+        "calls",
+        help="list the stored calls",
+        description="""\
+List the calls in the call store, newest first, with their peak heat and alert kinds.
+The first column is the call's store reference (#N); `export` and `report` take it or
+the call id (then the newest call with that id).
+
+examples:
+  heatmon calls
+  heatmon calls --agent maria --since 7d --min-heat 60
+  heatmon calls --alert escalation --search "supervisor" --json""",
+    )
+    _data_arg(calls)
+    calls.add_argument("--agent", help="only this agent's calls")
+    calls.add_argument("--since", help="started at or after: 2026-11-01, an ISO time, or 30m/12h/7d/2w ago")
+    calls.add_argument("--until", help="started before: a date or ISO time (same forms as --since)")
+    calls.add_argument("--min-heat", type=float, metavar="N", help="peak heat at least N (0-100)")
+    calls.add_argument("--alert", metavar="KIND", help="only calls with an alert of this kind")
+    calls.add_argument("--search", metavar="TEXT", help="text in the transcript, caller name or call id")
+    calls.add_argument("--limit", type=int, default=50, help="at most this many calls (default 50)")
+    calls.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
+    calls.set_defaults(func=run_calls)
+
+    export = add_subparser(
+        sub,
+        "export",
+        help="write one stored call as JSON",
+        description="""\
+Write one stored call as JSON: the call, its turns, heat changes, alerts, acknowledgements,
+coach steps and supervisor messages (wire-contract events) and its after-call review.
+
+examples:
+  heatmon export billing-dispute
+  heatmon export '#12' -o call-12.json --redact""",
+    )
+    export.add_argument("call", metavar="CALL_ID", help="a call id (its newest call) or a store reference #N")
+    _data_arg(export)
+    export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--redact", action="store_true", help="mask card numbers and long digit runs")
+    export.set_defaults(func=run_export)
+
+    report = add_subparser(
+        sub,
+        "report",
+        help="write one stored call as a standalone HTML review",
+        description="""\
+Write the after-call review of one stored call as a single HTML file that needs nothing
+else (no network, no scripts): heat timeline chart with alerts and H.E.A.T. steps, the
+transcript with the caller's sentiment in colour, and the summary (peak heat, time from
+hot to calm, steps taken and when, alerts).
+
+examples:
+  heatmon report heat-deescalation
+  heatmon report '#12' -o review.html --redact""",
+    )
+    report.add_argument("call", metavar="CALL_ID", help="a call id (its newest call) or a store reference #N")
+    _data_arg(report)
+    report.add_argument("-o", "--output", type=Path, help="HTML file to write (default: call-<id>.html)")
+    report.add_argument("--redact", action="store_true", help="mask card numbers and long digit runs")
+    report.set_defaults(func=run_report)
+
+    purge = add_subparser(
+        sub,
+        "purge",
+        help="delete stored calls older than N days",
+        description="""\
+Delete every call that started more than N days ago, with all its turns, heat, alerts
+and coaching (retention). A running hub with --retain-days does this by itself.
+
+examples:
+  heatmon purge --retain-days 90
+  heatmon purge --retain-days 0 --data /tmp/heatmon-test""",
+    )
+    purge.add_argument("--retain-days", type=float, required=True, metavar="N", help="keep the last N days")
+    _data_arg(purge)
+    purge.set_defaults(func=run_purge)
+
+
+def _data_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", type=Path, metavar="DIR", help=f"heatmon data directory (default {data_dir()})"
+    )
+
+
+def _open(args: argparse.Namespace) -> Store:
+    return Store.open(db_path(args.data or data_dir()), create=False)
+
+
+def parse_when(text: str, now: float) -> float:
+    """Epoch seconds for a date, an ISO time (UTC unless it says otherwise) or `7d`-style 'ago'."""
+    relative = _RELATIVE.match(text.strip().lower())
+    if relative:
+        return now - float(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"not a date, time or age: {text!r} (try 2026-11-01, 2026-11-01T09:00 or 7d)"
+        ) from None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def run_calls(args: argparse.Namespace) -> int:
+    now = time.time()
+    where = CallFilter(
+        agent=args.agent,
+        since=parse_when(args.since, now) if args.since else None,
+        until=parse_when(args.until, now) if args.until else None,
+        min_heat=args.min_heat,
+        alert_kind=args.alert,
+        text=args.search,
+        limit=args.limit,
+    )
+    store = _open(args)
+    try:
+        rows = store.list_calls(where)
+    finally:
+        store.close()
+    if args.json:
+        for row in rows:
+            print(json.dumps(row.to_dict(), ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no stored calls match", file=sys.stderr)
+        return 0
+    head = f"{'ref':>6}  {'call':<22} {'agent':<10} {'caller':<18} {'started (UTC)':<17}"
+    print(f"{head} {'length':>7} peak  alerts")
+    for row in rows:
+        started = (
+            datetime.fromtimestamp(row.started_ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
+            if row.started_ts
+            else "?"
+        )
+        length = clock(row.duration) if row.ended else "live"
+        peak = f"{row.peak_heat:.0f}" if row.peak_heat is not None else "-"
+        print(
+            f"{row.ref:>6}  {row.id[:22]:<22} {(row.agent or '?')[:10]:<10} "
+            f"{(row.caller_name or '')[:18]:<18} {started:<17} {length:>7} {peak:>4}  "
+            f"{', '.join(row.alert_kinds)}"
+        )
+    return 0
+
+
+def _detail(args: argparse.Namespace) -> dict[str, Any]:
+    store = _open(args)
+    try:
+        detail = store.call_detail(args.call)
+    finally:
+        store.close()
+    return redacted_detail(detail) if args.redact else detail
+
+
+def run_export(args: argparse.Namespace) -> int:
+    text = json.dumps(export_document(_detail(args)), ensure_ascii=False, indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        _write(args.output, text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    detail = _detail(args)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(detail["call"]["id"])) or "call"
+    output: Path = args.output or Path(f"call-{name}.html")
+    _write(output, render_report(detail))
+    print(f"wrote {output}")
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    store = _open(args)
+    try:
+        removed = store.purge_older_than(args.retain_days, time.time())
+    finally:
+        store.close()
+    print(f"purged {removed} call{'s' if removed != 1 else ''} older than {args.retain_days:g} days")
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"cannot write {path}: {err.strerror or err}") from err

@@ -1,0 +1,201 @@
+"""One stored call as a standalone HTML review (`heatmon report`) and as JSON (`heatmon export`).
+
+The HTML file carries everything inline (CSS, the SVG chart, no scripts, no fonts, no
+links out), so it opens on an offline call floor and can be mailed or archived as is.
+Pure: dict in, text out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from monitor import __version__
+from monitor.redact import redact_event
+from monitor.report_svg import heat_chart, sentiment_colour
+from monitor.review import clock, summarize
+
+EXPORT_FORMAT = "heatmon-call"
+EXPORT_VERSION = 1
+
+
+def redacted_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """The detail with every spoken text masked (for a store written without `--redact`)."""
+    out = dict(detail)
+    for key in ("turns", "alerts", "messages"):
+        out[key] = [redact_event(e) for e in detail.get(key, ())]
+    return out
+
+
+def export_document(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON `heatmon export` writes: the call, its events (wire contract) and its review."""
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "heatmon": __version__,
+        "ref": detail.get("ref"),
+        "call": dict(detail.get("call", {})),
+        "review": summarize(detail),
+        **{
+            key: list(detail.get(key, ())) for key in ("turns", "heat", "alerts", "acks", "coach", "messages")
+        },
+    }
+
+
+_CSS = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 960px; color: #222;
+       padding: 0 1rem; }
+h1 { font-size: 1.4rem; margin-bottom: .2rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
+.meta { color: #555; } .cards { display: flex; flex-wrap: wrap; gap: .6rem; margin: 1rem 0; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: .5rem .8rem; min-width: 120px; }
+.card b { display: block; font-size: 1.25rem; } .card span { color: #666; font-size: .85rem; }
+.axis { font-size: 11px; fill: #666; }
+table { border-collapse: collapse; width: 100%; }
+td, th { text-align: left; padding: .3rem .5rem; vertical-align: top; }
+tr + tr td { border-top: 1px solid #eee; }
+.time { color: #777; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.speaker { font-weight: 600; white-space: nowrap; }
+.agent .speaker { color: #1f5fa8; } .caller .speaker { color: #8a3b12; }
+.alert-row td { background: #fdecea; } .coach-row td { background: #eaf1fb; }
+.msg-row td { background: #f3eefa; }
+.level { display: inline-block; padding: 0 .4rem; border-radius: 4px; color: #fff; font-size: .85rem; }
+.calm { background: #2e9e6b; } .warm { background: #d9a21b; }
+.hot { background: #e0632b; } .boiling { background: #c62828; }
+footer { margin-top: 2rem; color: #888; font-size: .85rem; }
+"""
+
+
+def render_report(detail: Mapping[str, Any]) -> str:
+    """The review page of one call as a complete HTML document."""
+    call = detail.get("call", {})
+    review = summarize(detail)
+    caller = call.get("caller_name") or "unknown caller"
+    title = f"Call {call.get('id')} — {caller} with {call.get('agent') or '?'}"
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
+            f"<h1>{escape(title)}</h1>",
+            f'<p class="meta">Started {escape(str(call.get("started_at") or "—"))} · '
+            f"duration {clock(review['duration'])} · source {escape(str(call.get('source') or '—'))} · "
+            f"{escape(str(detail.get('ref', '')))}</p>",
+            _cards(review),
+            "<h2>Heat over the call</h2>",
+            heat_chart(detail, review),
+            "<h2>H.E.A.T. steps</h2>",
+            _steps(review),
+            "<h2>Alerts</h2>",
+            _alerts(review),
+            "<h2>Transcript</h2>",
+            _timeline(detail),
+            f"<footer>heatmon {escape(__version__)} after-call review. Caller sentiment colours the caller's "
+            "turns (red negative, green positive); the agent's speech is never scored.</footer>",
+            "</body></html>",
+        ]
+    )
+
+
+def _cards(review: Mapping[str, Any]) -> str:
+    peak = review.get("peak_heat")
+    level = review.get("peak_level") or ""
+    cards = [
+        (
+            "peak heat",
+            f"{peak:.0f} <span class='level {escape(level)}'>{escape(level)}</span>"
+            if peak is not None
+            else "—",
+        ),
+        ("peak at", clock(review.get("peak_at"))),
+        ("hot to calm", _hot_to_calm(review)),
+        ("steps done", " ".join(s["step"] for s in review.get("steps", ()) if s["done"]) or "none"),
+        ("alerts", str(len(review.get("alerts", ())))),
+        ("caller turns", str(review.get("turns", {}).get("caller", 0))),
+    ]
+    body = "".join(f'<div class="card"><span>{name}</span><b>{value}</b></div>' for name, value in cards)
+    return f'<div class="cards" id="summary">{body}</div>'
+
+
+def _hot_to_calm(review: Mapping[str, Any]) -> str:
+    if review.get("hot_at") is None:
+        return "never hot"
+    if review.get("hot_to_calm") is None:
+        return f"hot at {clock(review['hot_at'])}, not calm again"
+    return f"{clock(review['hot_to_calm'])}"
+
+
+def _steps(review: Mapping[str, Any]) -> str:
+    steps = review.get("steps", ())
+    if not steps:
+        return "<p>No coaching on this call.</p>"
+    items = "".join(
+        f"<li><b>{escape(str(s['step']))}</b> "
+        + (f"done at {clock(s['at'])}" if s["done"] else "not done")
+        + "</li>"
+        for s in steps
+    )
+    return f'<ul id="steps">{items}</ul>'
+
+
+def _alerts(review: Mapping[str, Any]) -> str:
+    alerts = review.get("alerts", ())
+    if not alerts:
+        return "<p>No alerts on this call.</p>"
+    rows = "".join(
+        f'<tr><td class="time">{clock(a.get("t"))}</td><td>{escape(str(a.get("kind")))}</td>'
+        f"<td><span class='level {escape(str(a.get('level')))}'>{escape(str(a.get('level')))}</span></td>"
+        f"<td>{escape(str(a.get('message')))}</td>"
+        f"<td>{escape(', '.join(a['acked_by'])) if a['acked_by'] else 'not acknowledged'}</td></tr>"
+        for a in alerts
+    )
+    head = "".join(f"<th>{h}</th>" for h in ("time", "kind", "level", "message", "acknowledged by"))
+    return f'<table id="alerts"><tr>{head}</tr>{rows}</table>'
+
+
+def _timeline(detail: Mapping[str, Any]) -> str:
+    """Turns, alerts, coach prompts and supervisor messages interleaved in call time."""
+    rows: list[tuple[float, int, str]] = []
+    for turn in detail.get("turns", ()):
+        speaker = str(turn.get("speaker"))
+        style = ""
+        if speaker == "caller" and isinstance(turn.get("sentiment"), Mapping):
+            compound = float(turn["sentiment"].get("compound", 0.0))
+            style = f' style="background: {sentiment_colour(compound)}" title="sentiment {compound:+.2f}"'
+        rows.append(
+            (
+                float(turn["start"]),
+                0,
+                f'<tr class="turn {escape(speaker)}"><td class="time">{clock(turn["start"])}</td>'
+                f'<td class="speaker">{escape(speaker)}</td>'
+                f"<td{style}>{escape(str(turn.get('text')))}</td></tr>",
+            )
+        )
+    for alert in detail.get("alerts", ()):
+        rows.append(
+            (
+                float(alert["t"]),
+                1,
+                f'<tr class="alert-row"><td class="time">{clock(alert["t"])}</td>'
+                '<td class="speaker">alert</td>'
+                f"<td>{escape(str(alert.get('kind')))}: {escape(str(alert.get('message')))}</td></tr>",
+            )
+        )
+    for coach in detail.get("coach", ()):
+        rows.append(
+            (
+                float(coach["t"]),
+                2,
+                f'<tr class="coach-row"><td class="time">{clock(coach["t"])}</td>'
+                f'<td class="speaker">coach {escape(str(coach.get("step")))}</td>'
+                f"<td>{escape(str(coach.get('prompt')))}</td></tr>",
+            )
+        )
+    rows.sort(key=lambda r: (r[0], r[1]))
+    messages = "".join(
+        f'<tr class="msg-row"><td class="time">{escape(str(m.get("at") or ""))}</td><td class="speaker">'
+        f"{escape(str(m.get('from') or 'supervisor'))}</td><td>{escape(str(m.get('text')))}</td></tr>"
+        for m in detail.get("messages", ())
+    )
+    return f'<table id="transcript">{"".join(r[2] for r in rows)}{messages}</table>'
