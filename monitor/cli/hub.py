@@ -88,8 +88,6 @@ def page_url(base: str, grant: Grant) -> str:
 
 
 def run_hub(args: argparse.Namespace) -> int:
-    path = args.tokens or default_tokens_path()
-    tokens, created = Tokens.load_or_create(path)
     context = None
     if args.certfile:
         try:
@@ -98,6 +96,8 @@ def run_hub(args: argparse.Namespace) -> int:
             raise InputError(f"cannot load TLS certificate {args.certfile}: {err}") from err
     elif args.keyfile:
         raise InputError("--keyfile needs --certfile")
+    path = args.tokens or default_tokens_path()
+    tokens, created = Tokens.load_or_create(path)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(name)s: %(message)s"
     )
