@@ -13,6 +13,7 @@ Pure: no I/O. The same detection works on a transcript string and on Vosk's per-
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -80,7 +81,7 @@ def redact_text(text: str, min_digits: int = MIN_DIGITS) -> str:
     matches = list(_TOKEN.finditer(text))
     runs = digit_runs([m.group() for m in matches], min_digits)
     if not runs:
-        return text
+        return _mask_typed(text, min_digits)
     out: list[str] = []
     pos = 0
     for first, end, count in runs:
@@ -91,7 +92,19 @@ def redact_text(text: str, min_digits: int = MIN_DIGITS) -> str:
         out.append(last[len(last.rstrip(_EDGE_PUNCT)) :])
         pos = matches[end - 1].end()
     out.append(text[pos:])
-    return "".join(out)
+    return _mask_typed("".join(out), min_digits)
+
+
+def _mask_typed(text: str, min_digits: int) -> str:
+    """Typed digits glued to other characters ("ref:4111111111111111"), which the token pass
+    cannot see, are caught here, after it."""
+    pattern = _typed_run(min_digits)
+    return pattern.sub(lambda m: mask_label(sum(ch.isdigit() for ch in m.group())), text)
+
+
+@functools.cache
+def _typed_run(min_digits: int) -> re.Pattern[str]:
+    return re.compile(rf"\d(?:[\s-]*\d){{{min_digits - 1},}}")
 
 
 def redact_words(words: Sequence[Mapping[str, Any]], min_digits: int = MIN_DIGITS) -> list[dict[str, Any]]:
