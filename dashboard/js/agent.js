@@ -1,0 +1,203 @@
+// The agent's view of their current call: live transcript with partial words, the caller's
+// heat, the H.E.A.T. step to take now with phrases to try and the steps already done, alerts,
+// messages from a supervisor, and a snooze for the prompts. The hub sends only this agent's calls.
+
+import { CallBook } from "./calls.js";
+import { formatClock, formatDuration, h, setText } from "./dom.js";
+import { createGauge } from "./gauge.js";
+import { HubConnection, hubUrl, tokenFromHash } from "./hub.js";
+import { levelKey, levelLabel, levelShape } from "./levels.js";
+import { statusView } from "./status.js";
+import { checklist, stepCard } from "./steps.js";
+import { renderTranscript } from "./transcript.js";
+
+const RENDER_EVERY_MS = 100;
+const SNOOZE_MS = 2 * 60 * 1000;
+const KEEP_ENDED_MS = 30 * 60 * 1000;
+
+const book = new CallBook();
+const gauge = createGauge({ size: "large" });
+const dismissed = new Set(); // seq (or text+at) of supervisor messages the agent has closed
+let renderTimer = null;
+let snoozedUntil = 0;
+let agentName = null;
+
+const $ = (id) => document.getElementById(id);
+$("gauge").append(gauge.el);
+
+const showStatus = statusView({ pill: $("conn"), banner: $("banner"), retryNow: () => connection.connect() });
+
+const connection = new HubConnection({
+  role: "agent",
+  token: tokenFromHash(location.hash),
+  url: hubUrl(location),
+  onWelcome(welcome, { rebuild }) {
+    if (rebuild) book.load(welcome.snapshot, Date.now());
+    agentName = welcome.agent || agentName;
+    scheduleRender();
+  },
+  onEvent: dispatch,
+  onStatus: showStatus,
+});
+
+/** One place where every event from the hub is turned into a state change. */
+function dispatch(event) {
+  const now = Date.now();
+  switch (event.type) {
+    case "call_started":
+      book.callStarted(event, now);
+      break;
+    case "partial":
+      book.partial(event, now);
+      break;
+    case "turn":
+      book.turn(event, now);
+      break;
+    case "heat":
+      book.heat(event, now);
+      break;
+    case "coach":
+      book.coach(event, now);
+      break;
+    case "alert":
+      book.alert(event, now);
+      break;
+    case "alert_ack":
+      book.alertAck(event, now);
+      break;
+    case "supervisor_message":
+      book.supervisorMessage({ ...event, receivedAt: now }, now);
+      break;
+    case "call_ended":
+      book.callEnded(event, now);
+      break;
+    default:
+      console.warn("heatmon agent: unknown event type", event.type, event);
+      return;
+  }
+  scheduleRender();
+}
+
+function scheduleRender() {
+  if (renderTimer === null) renderTimer = setTimeout(render, RENDER_EVERY_MS);
+}
+
+/** The call to show: the newest live one, else the one that ended last. */
+function currentCall() {
+  const calls = [...book.calls.values()].sort((a, b) => b.order - a.order);
+  return calls.find((call) => !call.ended) || calls[0] || null;
+}
+
+function render() {
+  renderTimer = null;
+  const call = currentCall();
+  setText($("agent-name"), agentName ? `Agent · ${agentName}` : "My call");
+  document.body.dataset.level = call && call.heat ? levelKey(call.heat.level) : "none";
+  renderMessages();
+  renderClock(call);
+  if (!call) {
+    setText($("caller-name"), "No call right now");
+    $("transcript").replaceChildren(h("li", { class: "turn-empty" }, "Waiting for your next call. It shows up here by itself."));
+    gauge.update(null);
+    setText($("heat-why"), "");
+    $("step").replaceChildren(stepCard(null));
+    $("checklist").replaceChildren();
+    $("alerts").replaceChildren(h("li", { class: "empty" }, "No alerts."));
+    return;
+  }
+  setText($("caller-name"), call.caller_name ? `Caller: ${call.caller_name}` : "Caller name not known yet");
+  renderTranscript($("transcript"), call, { agentName: "You", callerName: call.caller_name, scroller: $("transcript-scroll") });
+  gauge.update(call.heat);
+  setText($("heat-why"), call.heat && call.heat.reasons && call.heat.reasons.length ? `Why: ${call.heat.reasons.join("; ")}` : "");
+  renderStep(call);
+  const alerts = [...call.alerts].reverse();
+  $("alerts").replaceChildren(
+    ...(alerts.length
+      ? alerts.map((alert) =>
+          h(
+            "li",
+            { class: `feed-item${alert.acked_by ? " is-acked" : ""}`, dataset: { level: levelKey(alert.level), alert: alert.id } },
+            h("div", { class: "feed-head" }, h("span", { class: "level-badge" }, levelShape(alert.level, 16), h("span", { class: "level-word" }, levelLabel(alert.level))), h("span", { class: "feed-when" }, `at ${formatDuration(alert.t)}`)),
+            h("p", { class: "feed-msg" }, alert.message),
+            alert.acked_by ? h("p", { class: "acked" }, `✓ Seen by ${alert.acked_by}`) : null,
+          ),
+        )
+      : [h("li", { class: "empty hint" }, "No alerts on this call.")]),
+  );
+}
+
+function renderStep(call) {
+  const snoozed = Date.now() < snoozedUntil;
+  const button = $("snooze");
+  button.setAttribute("aria-pressed", String(snoozed));
+  setText(button, snoozed ? `Prompts snoozed · ${formatDuration((snoozedUntil - Date.now()) / 1000)} · Resume` : "Snooze prompts 2 min");
+  if (call.ended) {
+    $("step").replaceChildren(h("div", { class: "step-card step-card-empty" }, h("p", {}, `Call ended after ${formatDuration(call.duration ?? call.t)}.`)));
+  } else if (snoozed) {
+    $("step").replaceChildren(h("div", { class: "step-card step-card-empty" }, h("p", {}, "Prompts are snoozed. Heat and alerts still update.")));
+  } else {
+    $("step").replaceChildren(stepCard(call.coach));
+  }
+  $("checklist").replaceChildren(checklist(call.coach));
+}
+
+function renderClock(call) {
+  setText($("call-time"), call ? `${call.ended ? "Ended · " : ""}${formatDuration(book.elapsed(call, Date.now()))}` : "");
+}
+
+function messageKey(msg) {
+  return msg.seq !== undefined ? `s${msg.seq}` : `${msg.at}|${msg.text}`;
+}
+
+function renderMessages() {
+  const messages = [...book.calls.values()]
+    .flatMap((call) => call.messages)
+    .filter((msg) => !dismissed.has(messageKey(msg)))
+    .sort((a, b) => (b.seq || 0) - (a.seq || 0))
+    .slice(0, 3);
+  const box = $("messages");
+  const hadFocus = box.contains(document.activeElement);
+  box.replaceChildren(
+    ...messages.map((msg) =>
+      h(
+        "div",
+        { class: "message", dataset: { key: messageKey(msg) } },
+        h("span", { class: "message-icon", "aria-hidden": "true" }, "✉"),
+        h("div", { class: "message-body" }, h("p", { class: "message-from" }, `From ${msg.from || "your supervisor"}${msg.at ? ` · ${formatClock(msg.at)}` : ""}`), h("p", { class: "message-text" }, msg.text)),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "button button-quiet",
+            onclick: () => {
+              dismissed.add(messageKey(msg));
+              render();
+            },
+          },
+          "Got it",
+        ),
+      ),
+    ),
+  );
+  box.hidden = messages.length === 0;
+  if (hadFocus) (box.querySelector("button") || $("snooze")).focus();
+}
+
+$("snooze").addEventListener("click", () => {
+  snoozedUntil = Date.now() < snoozedUntil ? 0 : Date.now() + SNOOZE_MS;
+  render();
+});
+
+setInterval(() => {
+  const now = Date.now();
+  book.prune(now, KEEP_ENDED_MS);
+  renderClock(currentCall());
+  if (snoozedUntil && now >= snoozedUntil) {
+    snoozedUntil = 0;
+    scheduleRender();
+  } else if (snoozedUntil > now) setText($("snooze"), `Prompts snoozed · ${formatDuration((snoozedUntil - now) / 1000)} · Resume`);
+}, 1000);
+
+connection.start();
+// For the browser tests and for anyone debugging a floor from the console.
+window.heatmonAgent = { book, connection, dispatch };

@@ -1,0 +1,518 @@
+"""The dashboards in real Chromium against a real hub: a publisher streams scripted calls over
+a real websocket, and the floor board and the agent view must show them, live.
+
+Screenshots land in tests/_artifacts/ (git-ignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from monitor.events import Alert, CallStarted, Coach, Event, Heat, Partial, Turn
+from monitor.hub.auth import Tokens
+from monitor.hub.server import serve_hub
+
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+
+ARTIFACTS = Path(__file__).parent / "_artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PUBLISHER, SAM, KIM, ALICE, BOB = (
+    "pub-token-1",
+    "sup-token-sam",
+    "sup-token-kim",
+    "agent-token-alice",
+    "agent-token-bob",
+)
+STARTED_AT = "2026-11-23T09:00:00.000Z"
+
+expect.set_options(timeout=5000)
+
+
+def tokens() -> Tokens:
+    """A token set made for the test: one publisher, two supervisors, two agents."""
+    made = Tokens()
+    for role, name, token in [
+        ("publisher", "test-publisher", PUBLISHER),
+        ("supervisor", "Sam", SAM),
+        ("supervisor", "Kim", KIM),
+        ("agent", "alice", ALICE),
+        ("agent", "bob", BOB),
+    ]:
+        made, _ = made.add(role, name, token)
+    return made
+
+
+class HubThread:
+    """The real hub, run in its own thread and event loop so Playwright's sync API can drive the page."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="hub", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def start(self) -> HubThread:
+        self._thread.start()
+        if not self.ready.wait(10):
+            raise RuntimeError(f"hub did not start: {self.error!r}")
+        if self.error is not None:
+            raise RuntimeError("hub did not start") from self.error
+        return self
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as err:
+            self.error = err
+            self.ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with serve_hub(tokens(), host="127.0.0.1", port=self.port) as hub:
+            self.port = hub.port
+            self.ready.set()
+            await self._stop.wait()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class Publisher:
+    """A publisher over a real websocket, as `heatmon run --hub` would be: hello, events with pseq, acks."""
+
+    def __init__(self, hub: HubThread) -> None:
+        self._stack = ExitStack()
+        self.ws: ClientConnection = self._stack.enter_context(connect(f"ws://127.0.0.1:{hub.port}/ws"))
+        self.ws.send(
+            json.dumps({"type": "hello", "role": "publisher", "token": PUBLISHER, "publisher": "test"})
+        )
+        welcome = json.loads(self.ws.recv(timeout=5))
+        assert welcome["type"] == "welcome", welcome
+        self.pseq = welcome.get("last_pseq", 0)
+
+    def publish(self, *events: Event | dict[str, Any]) -> None:
+        """Send events and wait until the hub has accepted all of them."""
+        for event in events:
+            data = event.to_dict() if isinstance(event, Event) else dict(event)
+            self.pseq += 1
+            self.ws.send(json.dumps({**data, "pseq": self.pseq}))
+        while True:
+            reply = json.loads(self.ws.recv(timeout=5))
+            assert reply["type"] != "error", reply
+            if reply["type"] == "ack" and reply["pseq"] >= self.pseq:
+                return
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def caller(call: str, t: float, text: str, compound: float) -> Turn:
+    return Turn(
+        call=call,
+        t=t,
+        speaker="caller",
+        text=text,
+        start=t - 3,
+        end=t,
+        sentiment={
+            "compound": compound,
+            "neg": max(0.0, -compound) / 2,
+            "neu": 0.6,
+            "pos": max(0.0, compound) / 2,
+        },
+    )
+
+
+def agent_says(call: str, t: float, text: str) -> Turn:
+    return Turn(call=call, t=t, speaker="agent", text=text, start=t - 2, end=t)
+
+
+def angry_call(call: str = "c1", agent: str = "alice") -> list[Event]:
+    """A caller who heats up: two negative turns, an alert with evidence, coaching from H to E."""
+    done = {"H": False, "E": False, "A": False, "T": False}
+    return [
+        CallStarted(
+            call=call, t=0.0, agent=agent, started_at=STARTED_AT, caller_name="Maria Lopez", source="test"
+        ),
+        agent_says(call, 4.0, "thanks for calling, this is alice, how can i help"),
+        caller(call, 9.5, "i have been waiting for three weeks and nobody helped me", -0.42),
+        Heat(
+            call=call,
+            t=9.5,
+            value=41.0,
+            level="warm",
+            trend=12.0,
+            reasons=("negative caller turn", "'nobody helped'"),
+        ),
+        Coach(
+            call=call,
+            t=9.6,
+            step="H",
+            prompt="Let them finish.",
+            phrases=("I see.", "Go on, I'm listening."),
+            done=done,
+        ),
+        agent_says(call, 11.0, "i see, go on"),
+        caller(call, 16.0, "this is the third time calling and it is still not working", -0.71),
+        Heat(call=call, t=16.0, value=78.0, level="hot", trend=30.0, reasons=("'third time calling'",)),
+        Alert(
+            call=call,
+            t=16.0,
+            id="a1",
+            kind="heat",
+            level="hot",
+            message="Caller is hot: repeat contact, still not working",
+            evidence=("third time calling", "still not working"),
+        ),
+        Coach(
+            call=call,
+            t=16.1,
+            step="E",
+            prompt="Show you understand why they are upset.",
+            phrases=("That would be frustrating, three weeks is far too long.",),
+            done={**done, "H": True},
+        ),
+        Partial(call=call, t=17.0, speaker="agent", text="that would be really frustrating"),
+    ]
+
+
+def calm_call(call: str, agent: str, heat: float) -> list[Event]:
+    """A quiet call with one caller turn and a given heat."""
+    return [
+        CallStarted(call=call, t=0.0, agent=agent, started_at=STARTED_AT, source="test"),
+        caller(call, 6.0, "hi, i would like to change my address please", 0.32),
+        Heat(call=call, t=6.0, value=heat, level="calm" if heat < 40 else "warm", trend=0.0, reasons=()),
+    ]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium must be installed (the test set-up installs it)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def hub() -> Iterator[HubThread]:
+    running = HubThread().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def publisher(hub: HubThread) -> Iterator[Publisher]:
+    pub = Publisher(hub)
+    yield pub
+    pub.close()
+
+
+class PageErrors:
+    """Console errors and uncaught exceptions of the pages a test opens; a test ends with none."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def watch(self, page: Page) -> Page:
+        page.on("pageerror", lambda err: self.errors.append(f"uncaught: {err}"))
+        page.on("console", self._console)
+        return page
+
+    def _console(self, msg: ConsoleMessage) -> None:
+        # Chromium logs every refused websocket connect as an error; while the hub is down
+        # that is the page working as meant, so those are not counted.
+        if msg.type == "error" and not msg.text.startswith("WebSocket connection to"):
+            self.errors.append(msg.text)
+        elif msg.type == "warning":
+            self.warnings.append(msg.text)
+
+
+@pytest.fixture
+def open_page(browser: Browser, hub: HubThread) -> Iterator[Any]:
+    """open_page(path_with_fragment) -> a new page in a fresh context, at the hub's URL."""
+    contexts = []
+    watcher = PageErrors()
+
+    def opener(path: str, width: int = 1440, height: int = 900) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = watcher.watch(context.new_page())
+        page.goto(hub.http + path)
+        return page
+
+    opener.watcher = watcher  # type: ignore[attr-defined]
+    yield opener
+    for context in contexts:
+        context.close()
+    assert not watcher.errors, watcher.errors
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def tile_order(page: Page) -> list[str]:
+    return page.eval_on_selector_all(".tile", "tiles => tiles.map(t => t.dataset.call)")
+
+
+def test_floor_renders_a_live_call_with_gauge_sparkline_step_and_alert(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """The floor shows a call's tile (agent, heat as number, word and shape, step, alert) and figures."""
+    publisher.publish(*angry_call("c1"), *calm_call("c2", "bob", 22.0))
+    page = open_page(f"/floor#token={SAM}")
+    expect(page.locator("#conn")).to_have_text("Live · Sam")
+    tile = page.locator('.tile[data-call="c1"]')
+    expect(tile.locator(".tile-agent")).to_have_text("alice")
+    expect(tile).to_have_attribute("data-level", "hot")
+    expect(tile.locator(".gauge-number")).to_have_text("78")
+    expect(tile.locator(".level-word")).to_have_text("Hot")
+    expect(tile.locator(".gauge .shape-hot")).to_have_count(1)
+    expect(tile.locator(".tile-step")).to_contain_text("Empathize")
+    expect(tile.locator(".tile-alert")).to_contain_text("repeat contact")
+    expect(tile.locator(".sparkline .spark-point")).to_have_count(2)
+    expect(tile.locator(".tile-caller")).to_contain_text("Maria Lopez")
+    assert tile_order(page) == ["c1", "c2"]
+    expect(page.locator("#fig-live")).to_have_text("2")
+    expect(page.locator("#fig-hot")).to_have_text("1")
+    expect(page.locator("#fig-avg")).to_have_text("50")
+    feed_item = page.locator('#alerts .feed-item[data-alert="a1"]')
+    expect(feed_item).to_contain_text("third time calling")
+    expect(feed_item.get_by_role("button", name="Acknowledge")).to_be_enabled()
+    shot(page, "floor")
+
+
+def test_call_view_shows_transcript_with_evidence_marked_and_text_never_becomes_markup(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """Enter on a tile opens the live transcript with alert evidence marked; hostile text stays text."""
+    publisher.publish(*angry_call("c1"))
+    page = open_page(f"/floor#token={SAM}")
+    tile = page.locator('.tile[data-call="c1"]')
+    expect(tile).to_be_visible()
+    tile.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("#detail")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#detail-title")).to_have_text("alice · Maria Lopez")
+    expect(dialog.locator(".evidence-mark")).to_have_text(["third time calling", "still not working"])
+    expect(dialog.locator(".turn-caller.sent-very-negative")).to_have_count(1)
+    expect(dialog.locator(".turn-partial")).to_contain_text("that would be really frustrating")
+    hostile = '<img src=x onerror="window.__pwned = 1">'
+    publisher.publish(caller("c1", 20.0, hostile, -0.2))
+    expect(dialog.locator(".turn-caller").last).to_contain_text(hostile)
+    assert page.evaluate("window.__pwned === undefined && !document.querySelector('#detail img')")
+    shot(page, "floor_call")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("document.activeElement.dataset.call") == "c1"
+
+
+def test_tile_moves_to_the_top_when_its_heat_rises(open_page: Any, publisher: Publisher) -> None:
+    """Tiles are sorted hottest first, live: a call whose heat passes the others' moves to the top."""
+    publisher.publish(*calm_call("quiet", "alice", 15.0), *calm_call("middle", "bob", 45.0))
+    page = open_page(f"/floor#token={SAM}")
+    expect(page.locator(".tile")).to_have_count(2)
+    assert tile_order(page) == ["middle", "quiet"]
+    publisher.publish(
+        Heat(call="quiet", t=20.0, value=91.0, level="boiling", trend=40.0, reasons=("'lawyer'",))
+    )
+    page.wait_for_function("[...document.querySelectorAll('.tile')].map(t => t.dataset.call)[0] === 'quiet'")
+    top = page.locator(".tile").first
+    expect(top).to_have_attribute("data-level", "boiling")
+    expect(top.locator(".level-word")).to_have_text("Boiling")
+    expect(page.locator("#fig-hot")).to_have_text("1")
+    page.wait_for_timeout(400)  # let the tiles finish gliding before the picture
+    shot(page, "floor_reordered")
+
+
+def test_acknowledge_is_shared_with_other_supervisors_and_the_agent(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """Sam acknowledges an alert; Kim's board and alice's view show it acknowledged by Sam."""
+    publisher.publish(*angry_call("c1"))
+    sam = open_page(f"/floor#token={SAM}")
+    kim = open_page(f"/floor#token={KIM}")
+    alice = open_page(f"/agent#token={ALICE}")
+    expect(kim.locator('#alerts .feed-item[data-alert="a1"]')).to_be_visible()
+    expect(kim.locator("#fig-alerts")).to_have_text("1")
+    expect(alice.locator('#alerts .feed-item[data-alert="a1"]')).to_be_visible()
+    sam.locator('#alerts .feed-item[data-alert="a1"]').get_by_role("button", name="Acknowledge").click()
+    expect(kim.locator('#alerts .feed-item[data-alert="a1"] .acked')).to_contain_text("Acknowledged by Sam")
+    expect(kim.locator("#fig-alerts")).to_have_text("0")
+    expect(sam.locator('#alerts .feed-item[data-alert="a1"]')).to_have_class("feed-item is-acked")
+    expect(alice.locator('#alerts .feed-item[data-alert="a1"]')).to_contain_text("Seen by Sam")
+    # A board opened after the acknowledgement learns it from the hub's snapshot.
+    late = open_page(f"/floor#token={KIM}")
+    expect(late.locator('#alerts .feed-item[data-alert="a1"] .acked')).to_contain_text("Acknowledged by Sam")
+    shot(kim, "floor_acked")
+
+
+def test_agent_view_shows_only_their_call_with_step_card_and_sentiment(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """alice sees her call (caller, sentiment-coloured transcript, gauge, step card, checklist), not bob's."""
+    publisher.publish(*angry_call("c1", "alice"), *calm_call("c2", "bob", 30.0))
+    page = open_page(f"/agent#token={ALICE}", width=1280, height=800)
+    expect(page.locator("#conn")).to_have_text("Live · alice")
+    expect(page.locator("#caller-name")).to_have_text("Caller: Maria Lopez")
+    expect(page.locator("#transcript .turn-caller")).to_have_count(2)
+    expect(page.locator("#transcript .turn-caller.sent-very-negative")).to_have_count(1)
+    expect(page.locator("#transcript .turn-caller.sent-negative")).to_have_count(1)
+    expect(page.locator("#transcript")).not_to_contain_text("change my address")
+    expect(page.locator("#transcript .turn-partial")).to_contain_text("that would be really frustrating")
+    expect(page.locator("#gauge .gauge-number")).to_have_text("78")
+    expect(page.locator("#gauge .level-word")).to_have_text("Hot")
+    expect(page.locator("#step .step-name")).to_have_text("Empathize")
+    expect(page.locator("#step .step-phrases")).to_contain_text("three weeks is far too long")
+    expect(page.locator('#checklist .check-done[data-step="H"]')).to_have_count(1)
+    expect(page.locator('#checklist .check-current[data-step="E"]')).to_have_count(1)
+    assert page.evaluate("[...window.heatmonAgent.book.calls.keys()]") == ["c1"]
+    shot(page, "agent")
+
+    snooze = page.locator("#snooze")
+    snooze.focus()
+    page.keyboard.press("Enter")
+    expect(snooze).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#step")).to_contain_text("Prompts are snoozed")
+    expect(page.locator("#step .step-phrases")).to_have_count(0)
+    page.keyboard.press("Enter")
+    expect(page.locator("#step .step-name")).to_have_text("Empathize")
+
+
+def test_supervisor_message_reaches_the_agent_view(open_page: Any, publisher: Publisher) -> None:
+    """A message sent from the call view shows on the agent's screen, from its sender; Got it hides it."""
+    publisher.publish(*angry_call("c1", "alice"))
+    alice = open_page(f"/agent#token={ALICE}", width=1280, height=800)
+    sam = open_page(f"/floor#token={SAM}")
+    expect(alice.locator("#messages")).to_be_hidden()
+    sam.locator('.tile[data-call="c1"]').click()
+    expect(sam.locator("#message-label")).to_have_text("Message to alice")
+    sam.locator("#message-text").fill("I am listening in; you can offer the refund.")
+    sam.get_by_role("button", name="Send to agent").click()
+    expect(sam.locator("#message-status")).to_contain_text("Sent")
+    message = alice.locator("#messages .message")
+    expect(message).to_contain_text("I am listening in; you can offer the refund.")
+    expect(message.locator(".message-from")).to_contain_text("From Sam")
+    expect(sam.locator("#message-sent")).to_contain_text("offer the refund")
+    shot(alice, "agent_message")
+    message.get_by_role("button", name="Got it").click()
+    expect(alice.locator("#messages")).to_be_hidden()
+
+
+def test_wrong_or_missing_token_says_so_clearly(open_page: Any) -> None:
+    """A refused token shows why and what to do, and the page stops retrying; no token at all says so too."""
+    page = open_page("/floor#token=not-a-real-token")
+    banner = page.locator("#banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("refused this page's access token (invalid token)")
+    expect(page.locator("#conn")).to_have_text("Not signed in")
+    shot(page, "floor_refused")
+    agent_with_supervisor_token = open_page(f"/agent#token={SAM}")
+    expect(agent_with_supervisor_token.locator("#banner")).to_contain_text("token is not for role agent")
+    bare = open_page("/agent")
+    expect(bare.locator("#banner")).to_contain_text("This page needs an access token")
+
+
+def test_disconnect_banner_then_reconnects_to_a_restarted_hub(
+    open_page: Any, hub: HubThread, publisher: Publisher
+) -> None:
+    """When the hub stops the page says it is disconnected; when the hub is back it goes live by itself."""
+    publisher.publish(*angry_call("c1"), *calm_call("c2", "bob", 30.0))
+    page = open_page(f"/floor#token={SAM}")
+    expect(page.locator(".tile")).to_have_count(2)
+    port = hub.port
+    hub.stop()
+    banner = page.locator("#banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Disconnected from the hub")
+    expect(page.locator("#conn")).to_have_text("Disconnected")
+    expect(banner).to_contain_text("may be out of date")
+    expect(page.locator("body")).to_have_class("page-floor is-stale")
+    shot(page, "floor_disconnected")
+    again = HubThread(port).start()
+    try:
+        pub = Publisher(again)
+        pub.publish(*calm_call("after-restart", "bob", 12.0))
+        pub.close()
+        expect(page.locator("#conn")).to_have_text("Live · Sam", timeout=15000)
+        expect(banner).to_be_hidden()
+        expect(page.locator('.tile[data-call="after-restart"]')).to_be_visible()
+        # The restarted hub knows nothing of the old calls; the page rebuilt from its snapshot.
+        expect(page.locator(".tile")).to_have_count(1)
+    finally:
+        again.stop()
+
+
+def test_reconnect_with_last_seq_replays_what_was_missed_exactly_once(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """A page that loses its socket gets the events it missed from the hub's replay window, none twice."""
+    publisher.publish(*angry_call("c1"))
+    page = open_page(f"/floor#token={SAM}")
+    expect(page.locator('.tile[data-call="c1"]')).to_be_visible()
+    first = page.evaluate("window.heatmonFloor.connection.lastWelcome")
+    assert first["replay"] is False
+    # Hold the page offline (no automatic retry) while the call goes on.
+    page.evaluate(
+        "(() => { const c = window.heatmonFloor.connection; c.stopped = true; c.socket.close(); })()"
+    )
+    page.wait_for_function("!window.heatmonFloor.connection.connected")
+    publisher.publish(
+        caller("c1", 30.0, "fine, what happens next", -0.1),
+        Heat(
+            call="c1", t=30.0, value=35.0, level="warm", trend=-20.0, reasons=("agent took responsibility",)
+        ),
+    )
+    page.evaluate("(() => { const c = window.heatmonFloor.connection; c.stopped = false; c.connect(); })()")
+    expect(page.locator("#conn")).to_have_text("Live · Sam")
+    assert page.evaluate("window.heatmonFloor.connection.lastWelcome.replay") is True
+    expect(page.locator('.tile[data-call="c1"] .gauge-number')).to_have_text("35")
+    turns = page.evaluate("window.heatmonFloor.book.get('c1').turns.map(t => t.text)")
+    assert turns.count("fine, what happens next") == 1
+    assert len(turns) == 5
+
+
+def test_unknown_event_types_are_reported_not_fatal(open_page: Any, publisher: Publisher) -> None:
+    """The page's dispatch reports an event type it does not know on the console and carries on."""
+    publisher.publish(*calm_call("c9", "bob", 20.0))
+    page = open_page(f"/floor#token={SAM}")
+    expect(page.locator('.tile[data-call="c9"]')).to_be_visible()
+    page.evaluate("window.heatmonFloor.dispatch({type: 'mystery', call: 'c9', t: 1, seq: 1})")
+    warnings = open_page.watcher.warnings
+    assert any("unknown event type mystery" in text for text in warnings), warnings
+    publisher.publish(Heat(call="c9", t=9.0, value=55.0, level="warm", trend=3.0, reasons=()))
+    expect(page.locator('.tile[data-call="c9"] .gauge-number')).to_have_text("55")
