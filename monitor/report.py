@@ -13,8 +13,9 @@ from typing import Any
 
 from monitor import __version__
 from monitor.redact import redact_event
-from monitor.report_svg import heat_chart, sentiment_colour
+from monitor.report_svg import heat_chart, sentiment_colour, sentiment_tint
 from monitor.review import clock, summarize
+from monitor.store_schema import iso_to_ts
 
 EXPORT_FORMAT = "heatmon-call"
 EXPORT_VERSION = 1
@@ -162,7 +163,10 @@ def _timeline(detail: Mapping[str, Any]) -> str:
         style = ""
         if speaker == "caller" and isinstance(turn.get("sentiment"), Mapping):
             compound = float(turn["sentiment"].get("compound", 0.0))
-            style = f' style="background: {sentiment_colour(compound)}" title="sentiment {compound:+.2f}"'
+            style = (
+                f' style="background: {sentiment_tint(compound)}; border-left: 4px solid '
+                f'{sentiment_colour(compound)}" title="sentiment {compound:+.2f}"'
+            )
         rows.append(
             (
                 float(turn["start"]),
@@ -192,10 +196,20 @@ def _timeline(detail: Mapping[str, Any]) -> str:
                 f"<td>{escape(str(coach.get('prompt')))}</td></tr>",
             )
         )
+    started = iso_to_ts(detail.get("call", {}).get("started_at"))
+    for message in detail.get("messages", ()):
+        sent = iso_to_ts(message.get("at"))
+        # Supervisor messages carry wall-clock time; place them on the call's clock when we can.
+        t = sent - started if sent is not None and started is not None else float("inf")
+        when = clock(t) if t != float("inf") else escape(str(message.get("at") or ""))
+        rows.append(
+            (
+                t,
+                3,
+                f'<tr class="msg-row"><td class="time">{when}</td><td class="speaker">'
+                f"{escape(str(message.get('from') or 'supervisor'))}</td>"
+                f"<td>{escape(str(message.get('text')))}</td></tr>",
+            )
+        )
     rows.sort(key=lambda r: (r[0], r[1]))
-    messages = "".join(
-        f'<tr class="msg-row"><td class="time">{escape(str(m.get("at") or ""))}</td><td class="speaker">'
-        f"{escape(str(m.get('from') or 'supervisor'))}</td><td>{escape(str(m.get('text')))}</td></tr>"
-        for m in detail.get("messages", ())
-    )
-    return f'<table id="transcript">{"".join(r[2] for r in rows)}{messages}</table>'
+    return f'<table id="transcript">{"".join(r[2] for r in rows)}</table>'

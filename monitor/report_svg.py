@@ -117,6 +117,16 @@ def sentiment_colour(compound: float) -> str:
     return "rgba(120, 120, 120, 0.35)"
 
 
+def sentiment_tint(compound: float) -> str:
+    """A light background for a caller turn, same hue as `sentiment_colour`, so the text stays readable."""
+    strength = min(1.0, abs(compound))
+    if compound <= -0.05:
+        return f"rgba(198, 40, 40, {0.08 + 0.27 * strength:.2f})"
+    if compound >= 0.05:
+        return f"rgba(46, 158, 107, {0.08 + 0.27 * strength:.2f})"
+    return "rgba(120, 120, 120, 0.08)"
+
+
 def _time_ticks(span: float) -> list[float]:
     step = next((s for s in (15, 30, 60, 120, 300, 600, 1800) if span / s <= 10), 3600)
     return [float(t) for t in range(0, int(span) + 1, step)]

@@ -1,0 +1,175 @@
+"""`heatmon calls`, `export`, `report` and `purge` on a real store, and the report in real Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _store_events import call_events
+from playwright.sync_api import sync_playwright
+
+from monitor.cli import main
+from monitor.report import EXPORT_FORMAT, render_report
+from monitor.store import Store, StoreSink, db_path
+
+ARTIFACTS = Path(__file__).parent / "_artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A data directory whose store holds three demo calls, one with a coaching supervisor."""
+    events = call_events("heat-deescalation", "2026-11-20T09:00:00Z")
+    events.append(
+        {
+            "type": "supervisor_message",
+            "call": "heat-deescalation",
+            "from": "lead",
+            "text": "good recovery, keep going",
+            "at": "2026-11-20T09:03:00Z",
+        }
+    )
+
+    async def fill() -> None:
+        sink = StoreSink(db_path(tmp_path))
+        await sink.write(events)
+        await sink.write(call_events("card-payment", "2026-11-21T09:00:00Z"))
+        await sink.write(call_events("escalation", "2026-11-22T09:00:00Z"))
+        await sink.aclose()
+
+    asyncio.run(fill())
+    return tmp_path
+
+
+def run(*argv: str) -> int:
+    return main(list(argv))
+
+
+def test_export_writes_the_call_its_events_and_its_review(data: Path, tmp_path: Path) -> None:
+    """The export JSON has the documented sections, wire events in them, and the review numbers."""
+    out = tmp_path / "call.json"
+    assert run("export", "heat-deescalation", "--data", str(data), "-o", str(out)) == 0
+    doc: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["format"] == EXPORT_FORMAT and doc["version"] == 1 and doc["ref"].startswith("#")
+    assert set(doc) >= {"call", "review", "turns", "heat", "alerts", "acks", "coach", "messages"}
+    assert doc["call"]["agent"] == "priya" and doc["call"]["caller_name"] == "Marcus Bell"
+    assert {e["type"] for e in doc["turns"]} == {"turn"} and len(doc["turns"]) == 37
+    review = doc["review"]
+    assert review["peak_heat"] == max(h["value"] for h in doc["heat"])
+    assert review["hot_at"] is not None and review["calm_again_at"] > review["hot_at"]
+    assert review["hot_to_calm"] == pytest.approx(review["calm_again_at"] - review["hot_at"])
+    assert [s["step"] for s in review["steps"] if s["done"]] == ["H", "E", "A", "T"]
+    assert review["alerts"][0]["acked_by"] == ["lead"]
+    assert doc["messages"][0]["text"] == "good recovery, keep going"
+
+
+def test_export_to_stdout_and_with_redaction(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Export goes to standard output by default, and --redact masks a card number read out."""
+    assert run("export", "card-payment", "--data", str(data)) == 0
+    plain = capsys.readouterr().out
+    assert "four five three two eight one seven seven" in plain
+    assert run("export", "card-payment", "--data", str(data), "--redact") == 0
+    redacted = capsys.readouterr().out
+    assert "four five three two" not in redacted and "[8 digits redacted]" in redacted
+    assert json.loads(redacted)["call"]["id"] == "card-payment"
+
+
+def test_unknown_call_and_missing_store_are_one_line_errors(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A call id that is not stored, or no store at all, exits 2 with a message naming the problem."""
+    assert run("export", "no-such-call", "--data", str(data)) == 2
+    err = capsys.readouterr().err
+    assert "no call 'no-such-call'" in err and "heatmon calls" in err and "Traceback" not in err
+    assert run("report", "x", "--data", str(tmp_path / "empty")) == 2
+    assert "no call store at" in capsys.readouterr().err
+    assert run("calls", "--data", str(data), "--since", "last tuesday") == 2
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_calls_lists_and_filters(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`heatmon calls` lists newest first and applies its filters; --json gives one object a line."""
+    assert run("calls", "--data", str(data)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines[1:]] == ["escalation", "card-payment", "heat-deescalation"]
+    assert run("calls", "--data", str(data), "--min-heat", "55", "--agent", "kevin", "--json") == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == ["escalation"] and rows[0]["alert_kinds"] == ["heat"]
+    assert run("calls", "--data", str(data), "--search", "technician", "--since", "2026-11-19") == 0
+    assert capsys.readouterr().out.count("heat-deescalation") == 1
+
+
+def test_purge_keeps_recent_calls(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`heatmon purge` removes calls older than the retention and says how many."""
+    assert run("purge", "--retain-days", "100000", "--data", str(data)) == 0
+    assert "purged 0 calls" in capsys.readouterr().out
+    assert run("purge", "--retain-days", "0", "--data", str(data)) == 0
+    assert "purged 3 calls" in capsys.readouterr().out
+    store = Store.open(db_path(data), create=False)
+    assert store.list_calls() == []
+    store.close()
+
+
+def test_report_is_standalone_html(data: Path, tmp_path: Path) -> None:
+    """The report loads nothing from elsewhere: no scripts, no http(s) in src or href, inline SVG."""
+    out = tmp_path / "review.html"
+    assert run("report", "escalation", "--data", str(data), "-o", str(out)) == 0
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and "<svg" in html and "<style>" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
+    assert "<script" not in html and "<link" not in html and "@import" not in html and "url(" not in html
+    assert "company policy" in html and "alert-mark" in html
+
+
+def test_report_escapes_what_was_said() -> None:
+    """Transcript text is data: markup in it is shown, never run."""
+    events = call_events("calm-move", "2026-11-20T09:00:00Z")
+    store = Store.open(Path(":memory:"))
+    events[2]["text"] = "<script>alert(1)</script> & <b>bold</b>"
+    store.write_events(events)
+    html = render_report(store.call_detail("calm-move"))
+    store.close()
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in html
+
+
+def test_report_renders_in_chromium(data: Path, tmp_path: Path) -> None:
+    """In real Chromium the report shows the chart with markers, the summary and a coloured transcript."""
+    out = tmp_path / "report.html"
+    assert run("report", "heat-deescalation", "--data", str(data), "-o", str(out)) == 0
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium must be installed (the test set-up installs it)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 1400})
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(out.as_uri())
+            chart = page.locator("svg.heat-chart")
+            box = chart.bounding_box()
+            assert box is not None and box["width"] > 600 and box["height"] > 150
+            assert page.locator("svg.heat-chart polyline").count() >= 10
+            assert page.locator("svg.heat-chart .alert-mark").count() == 1
+            assert page.locator("svg.heat-chart .step-mark text").all_text_contents() == ["H", "E", "A", "T"]
+            assert "hot to calm" in page.locator("#summary").inner_text()
+            caller_cell = page.locator("tr.turn.caller", has_text="that was a lie").locator("td").nth(2)
+            colour = caller_cell.evaluate("el => getComputedStyle(el).borderLeftColor")
+            assert colour.startswith("rgba(198, 40, 40"), colour  # an angry caller turn is red
+            assert page.locator("tr.alert-row").count() == 1
+            assert page.locator("tr.msg-row td.time").inner_text() == "3:00"  # on the call's clock
+            page.screenshot(path=str(ARTIFACTS / "report_heat_deescalation.png"), full_page=True)
+        finally:
+            browser.close()
+    assert requests == [out.as_uri()]
