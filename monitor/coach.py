@@ -20,9 +20,10 @@ _FLIP = {
 }  # fmt: skip
 #: How the summary line shows words that lost their apostrophe in ASR text.
 _SHOW = {
-    "doesnt": "doesn't", "dont": "don't", "didnt": "didn't", "isnt": "isn't", "wasnt": "wasn't", "cant": "can't",
-    "wont": "won't", "havent": "haven't", "hasnt": "hasn't", "youre": "you're", "youve": "you've", "youd": "you'd",
-    "youll": "you'll", "arent": "aren't", "werent": "weren't", "its": "it's", "thats": "that's",
+    "doesnt": "doesn't", "dont": "don't", "didnt": "didn't", "isnt": "isn't", "wasnt": "wasn't",
+    "cant": "can't", "wont": "won't", "havent": "haven't", "hasnt": "hasn't", "youre": "you're",
+    "youve": "you've", "youd": "you'd", "youll": "you'll", "arent": "aren't", "werent": "weren't",
+    "its": "it's", "thats": "that's",
 }  # fmt: skip
 #: Words at which a complaint clause starts, for the summary line.
 _CLAUSE_BREAKS = frozenset(["and", "but", "because", "so", "then", "when"])

@@ -7,6 +7,7 @@ punctuation, case and apostrophes in the file do not matter.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -149,9 +150,28 @@ def contains(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> tuple[st
     return None
 
 
-_WH = frozenset(["what", "when", "where", "which", "who", "whom", "whose", "why", "how"])
-_AUX = frozenset(["is", "are", "was", "were", "do", "does", "did", "can", "could", "would", "will", "should", "have", "has", "may", "shall"])
-_SUBJECTS = frozenset(["you", "it", "they", "that", "this", "he", "she", "there", "one", "we", "i", "your", "the"])
+_WH = frozenset(("what", "when", "where", "which", "who", "whom", "whose", "why", "how"))
+_AUX = frozenset(
+    (
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "would",
+        "will",
+        "should",
+        "have",
+        "has",
+    )
+)
+_SUBJECTS = frozenset(
+    ("you", "it", "they", "that", "this", "he", "she", "there", "one", "we", "i", "your", "the")
+)
 
 
 def is_question(words: list[str], not_questions: tuple[tuple[str, ...], ...] = ()) -> bool:
@@ -162,7 +182,7 @@ def is_question(words: list[str], not_questions: tuple[tuple[str, ...], ...] = (
     are taken out first.
     """
     words = _without(words, not_questions)
-    for first, second in zip(words, words[1:]):
+    for first, second in itertools.pairwise(words):
         if (first in _WH and second in _AUX) or (first in _AUX and second in _SUBJECTS):
             return True
     return False
