@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from monitor.errors import ModelError
 from monitor.models.manifest import ModelSpec
-from monitor.models.resolve import check_model_dir
+from monitor.models.resolve import check_model_dir, missing_parts
 
 #: `progress(done_bytes, total_bytes_or_None)` after every chunk.
 Progress = Callable[[int, int | None], None]
@@ -168,13 +168,9 @@ def _install(spec: ModelSpec, archive: Path, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}.unpack-", dir=target.parent))
     try:
         root = _unpack(archive, staging / "unpacked", spec.name)
-        try:
-            check_model_dir(root)
-        except ModelError as err:
-            missing = str(err).rpartition("(")[2].rstrip(")")
-            raise ModelError(
-                f"archive of {spec.name} holds no Vosk model ({missing}); it was deleted"
-            ) from err
+        missing = missing_parts(root)
+        if missing:
+            raise ModelError(f"archive of {spec.name} holds no Vosk model (missing {', '.join(missing)}); deleted")
         if target.exists():  # --force: swap the old model out only once the new one is ready
             os.rename(target, staging / ".replaced")
         os.rename(root, target)

@@ -68,8 +68,12 @@ class Manifest:
         return spec
 
 
-def load_manifest(path: Path = MANIFEST_PATH) -> Manifest:
-    """Read and check the manifest; a broken one is a `ModelError` naming the entry at fault."""
+def load_manifest(path: Path | None = None) -> Manifest:
+    """Read and check the manifest (`path`, else `$HEATMON_MODELS_MANIFEST` for a site's own list of
+    models, else the bundled one); a broken one is a `ModelError` naming the entry at fault."""
+    if path is None:
+        explicit = os.environ.get("HEATMON_MODELS_MANIFEST")
+        path = Path(explicit).expanduser() if explicit else MANIFEST_PATH
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:

@@ -27,16 +27,21 @@ def check_model_dir(path: Path) -> None:
         raise ModelError(f"model directory not found: {path}")
     if not path.is_dir():
         raise ModelError(f"not a model directory (it is a file): {path}")
-    missing = [
-        part for part in ("am/final.mdl", "conf/model.conf", "conf/mfcc.conf") if not (path / part).is_file()
-    ]
+    missing = missing_parts(path)
+    if missing:
+        raise ModelError(f"not a Vosk model directory: {path} (missing {', '.join(missing)})")
+
+
+def missing_parts(path: Path) -> list[str]:
+    """The parts a Vosk model needs that the directory `path` lacks (empty: it is a model)."""
+    needed = ("am/final.mdl", "conf/model.conf", "conf/mfcc.conf")
+    missing = [part for part in needed if not (path / part).is_file()]
     graph = path / "graph"
     static_graph = (graph / "HCLG.fst").is_file()
     lookahead_graph = (graph / "HCLr.fst").is_file() and (graph / "Gr.fst").is_file()
     if not (static_graph or lookahead_graph):
         missing.append("graph/HCLG.fst (or graph/HCLr.fst + graph/Gr.fst)")
-    if missing:
-        raise ModelError(f"not a Vosk model directory: {path} (missing {', '.join(missing)})")
+    return missing
 
 
 def is_model_dir(path: Path) -> bool:
