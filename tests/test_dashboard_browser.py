@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from monitor.events import Alert, CallStarted, Coach, Event, Heat, Partial, Turn
+from monitor.events import Alert, CallEnded, CallStarted, Coach, Event, Heat, Partial, Turn
 from monitor.hub.auth import Tokens
 from monitor.hub.server import serve_hub
 
@@ -516,3 +516,43 @@ def test_unknown_event_types_are_reported_not_fatal(open_page: Any, publisher: P
     assert any("unknown event type mystery" in text for text in warnings), warnings
     publisher.publish(Heat(call="c9", t=9.0, value=55.0, level="warm", trend=3.0, reasons=()))
     expect(page.locator('.tile[data-call="c9"] .gauge-number')).to_have_text("55")
+
+
+def test_a_busy_floor_is_sorted_hottest_first_with_ended_calls_last(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """Twelve calls at many heats (one ended) show hottest first at `/`, the ended one last and marked."""
+    agents = ["alice", "bob", "chen", "dana", "eli", "fatima", "gus", "hana", "ivan", "jo", "kai", "lena"]
+    heats = [12.0, 88.0, 35.0, 64.0, 5.0, 47.0, 93.0, 28.0, 71.0, 52.0, 19.0, 40.0]
+    levels = {0: "calm", 40: "warm", 60: "hot", 85: "boiling"}
+    events: list[Event] = []
+    for i, (agent, heat) in enumerate(zip(agents, heats, strict=True)):
+        call = f"call-{i:02d}"
+        level = [name for floor, name in levels.items() if heat >= floor][-1]
+        events += [
+            CallStarted(call=call, t=0.0, agent=agent, started_at=STARTED_AT, source="test"),
+            caller(call, 5.0 + i, "it still does not work", -0.3 - heat / 200),
+            caller(call, 12.0 + i, "okay, thank you", 0.2 if heat < 50 else -0.6),
+            Heat(call=call, t=12.0 + i, value=heat, level=level, trend=heat / 10 - 4, reasons=()),
+            Coach(call=call, t=12.5 + i, step="HEAT"[i % 4], prompt="...", done={"H": i % 4 > 0}),
+        ]
+        if heat >= 60:
+            events.append(
+                Alert(call=call, t=13.0 + i, id="a1", kind="heat", level=level, message=f"Caller is {level}")
+            )
+    events.append(CallEnded(call="call-06", t=40.0, duration=40.0))
+    publisher.publish(*events)
+    page = open_page(f"/#token={SAM}", width=1600, height=1000)
+    expect(page.locator(".tile")).to_have_count(12)
+    expect(page.locator(".tile").last).to_have_class("tile tile-ended")
+    expect(page.locator(".tile").last).to_contain_text("Ended after 0:40")
+    live = sorted((h for i, h in enumerate(heats) if i != 6), reverse=True)
+    shown = page.eval_on_selector_all(
+        ".tile .gauge-number", "numbers => numbers.map(n => Number(n.textContent))"
+    )
+    assert shown == [*live, 93]
+    expect(page.locator("#fig-live")).to_have_text("11")
+    expect(page.locator("#fig-hot")).to_have_text("3")
+    expect(page.locator("#fig-avg")).to_have_text(str(round(sum(live) / len(live))))
+    page.wait_for_timeout(400)
+    shot(page, "floor_busy")

@@ -12,9 +12,16 @@ import { statusView } from "./status.js";
 import { checklist, stepCard, stepName } from "./steps.js";
 import { renderTranscript } from "./transcript.js";
 
+// Redraw at most this often; a big floor (hundreds of tiles) is redrawn less often.
 const RENDER_EVERY_MS = 100;
+const RENDER_BIG_FLOOR_MS = 400;
+const BIG_FLOOR = 100;
 const KEEP_ENDED_MS = 3 * 60 * 1000;
 const FEED_LIMIT = 100;
+// Re-sorting the board on every heat tick would make it jump about; people need a moment to
+// read a tile before it moves. Tiles glide only while the board is small enough to follow.
+const REORDER_EVERY_MS = 1000;
+const ANIMATE_UP_TO = 40;
 
 const book = new CallBook();
 const tiles = new Map(); // call id -> {slot, tile, gauge, parts}
@@ -23,7 +30,8 @@ const pendingAcks = new Set();
 let feedDirty = true;
 let renderTimer = null;
 let openCall = null;
-let me = null;
+let lastReorder = 0;
+let reorderTimer = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -41,7 +49,7 @@ const connection = new HubConnection({
       pendingAcks.clear();
       feedDirty = true;
     }
-    me = welcome;
+    lastReorder = 0; // a fresh picture is sorted at once
     scheduleRender();
   },
   onEvent: dispatch,
@@ -99,7 +107,7 @@ function dispatch(event) {
 
 function scheduleRender() {
   // Batch DOM work: at 1,000 events/s a render per event would swamp the page.
-  if (renderTimer === null) renderTimer = setTimeout(render, RENDER_EVERY_MS);
+  if (renderTimer === null) renderTimer = setTimeout(render, tiles.size > BIG_FLOOR ? RENDER_BIG_FLOOR_MS : RENDER_EVERY_MS);
 }
 
 function render() {
@@ -110,7 +118,16 @@ function render() {
   }
   const openDirty = openCall !== null && dirty.has(openCall);
   dirty.clear();
-  orderTiles();
+  const wait = lastReorder + REORDER_EVERY_MS - Date.now();
+  if (wait <= 0) {
+    lastReorder = Date.now();
+    orderTiles();
+  } else if (reorderTimer === null) {
+    reorderTimer = setTimeout(() => {
+      reorderTimer = null;
+      scheduleRender();
+    }, wait);
+  }
   renderFigures();
   if (feedDirty) renderFeed();
   feedDirty = false;
@@ -176,7 +193,7 @@ function renderTile(call) {
   tile.dataset.level = level;
   tile.classList.toggle("tile-ended", call.ended);
   setText(parts.agent, call.agent || "Unassigned");
-  setText(parts.caller, [call.caller_name || "Caller", call.call].join(" · "));
+  setText(parts.caller, call.caller_name ? `${call.caller_name} · ${call.call}` : `Call ${call.call}`);
   gauge.update(call.heat);
   const sparkKey = call.sentiments.map((pair) => pair[1]).join(",");
   if (sparkKey !== entry.sparkKey) {
@@ -221,10 +238,16 @@ function orderTiles() {
   // FLIP: remember where tiles were, move them, then glide them from there (unless the
   // reader asked for less motion). Moving a node drops its focus, so keep it by hand.
   const focused = document.activeElement;
-  const before = new Map(wanted.map((entry) => [entry, entry.slot.getBoundingClientRect()]));
-  for (const entry of wanted) list.append(entry.slot);
-  if (focused && list.contains(focused)) focused.focus({ preventScroll: true });
-  if (matchMedia("(prefers-reduced-motion: reduce)").matches) return;
+  const animate = wanted.length <= ANIMATE_UP_TO && !matchMedia("(prefers-reduced-motion: reduce)").matches;
+  const before = animate ? new Map(wanted.map((entry) => [entry, entry.slot.getBoundingClientRect()])) : null;
+  // Move only the tiles that are out of place: on a big floor most stay where they are.
+  let cursor = list.firstElementChild;
+  for (const entry of wanted) {
+    if (entry.slot === cursor) cursor = cursor.nextElementSibling;
+    else list.insertBefore(entry.slot, cursor);
+  }
+  if (focused && list.contains(focused) && document.activeElement !== focused) focused.focus({ preventScroll: true });
+  if (!animate) return;
   for (const entry of wanted) {
     if (fresh.has(entry)) continue; // a new tile has nowhere to glide from
     const was = before.get(entry);
@@ -276,7 +299,7 @@ function alertItem(alert, { withOpen }) {
       "div",
       { class: "feed-head" },
       h("span", { class: "level-badge" }, levelShape(alert.level, 16), h("span", { class: "level-word" }, levelLabel(alert.level))),
-      h("span", { class: "feed-who" }, alert.agent || alert.call),
+      h("span", { class: "feed-who" }, alert.agent || alert.call, alert.ended ? h("span", { class: "hint" }, " · call ended") : null),
       h("span", { class: "feed-when" }, alert.receivedAt ? formatClock(new Date(alert.receivedAt)) : `at ${formatDuration(alert.t)} of call`),
     ),
     h("p", { class: "feed-msg" }, alert.message),
