@@ -556,3 +556,56 @@ def test_a_busy_floor_is_sorted_hottest_first_with_ended_calls_last(
     expect(page.locator("#fig-avg")).to_have_text(str(round(sum(live) / len(live))))
     page.wait_for_timeout(400)
     shot(page, "floor_busy")
+
+
+def test_shared_modules_pure_logic(open_page: Any) -> None:
+    """The pages' pure helpers: token from the fragment, close reasons, sorting, figures, scores, evidence."""
+    page = open_page("/agent")  # no token: the page stays offline, a same-origin place to import modules
+    result = page.evaluate(
+        """async () => {
+        const hub = await import('/js/hub.js');
+        const calls = await import('/js/calls.js');
+        const spark = await import('/js/sparkline.js');
+        const gauge = await import('/js/gauge.js');
+        const transcript = await import('/js/transcript.js');
+        const book = new calls.CallBook();
+        book.callStarted({call: 'a', t: 0, agent: 'x'}, 0);
+        book.callStarted({call: 'b', t: 0, agent: 'y'}, 0);
+        book.callStarted({call: 'c', t: 0, agent: 'z'}, 0);
+        book.heat({call: 'a', t: 5, value: 30, level: 'calm', trend: 0}, 1000);
+        book.heat({call: 'b', t: 5, value: 80, level: 'hot', trend: 0}, 1000);
+        book.heat({call: 'c', t: 5, value: 95, level: 'boiling', trend: 0}, 1000);
+        book.callEnded({call: 'c', t: 9, duration: 9}, 2000);
+        const marked = transcript.markEvidence('he said (a+b) twice: (a+b)', ['"(a+b)"']);
+        return {
+            token: hub.tokenFromHash('#token=abc%2Bdef&x=1'),
+            noToken: hub.tokenFromHash(''),
+            refused: hub.isAuthRefusal(1008, 'invalid token'),
+            tooSlow: hub.isAuthRefusal(1008, 'viewer too slow'),
+            goingAway: hub.closeReason(1001, ''),
+            sorted: book.sorted().map(c => c.call),
+            figures: book.figures(level => level === 'hot' || level === 'boiling'),
+            elapsed: book.elapsed(book.get('a'), 4000),
+            endedElapsed: book.elapsed(book.get('c'), 99000),
+            pruned: book.prune(200000, 60000),
+            score: calls.turnScore({sentiment: {compound: -0.4, score: -0.7}}),
+            compound: calls.turnScore({sentiment: {compound: -0.4}}),
+            words: [-0.8, -0.2, 0, 0.3, 0.9].map(spark.sentimentWord),
+            trend: [gauge.trendText(12.4), gauge.trendText(-3), gauge.trendText(0.1)],
+            marks: marked.filter(part => typeof part !== 'string').map(el => el.textContent),
+        };
+    }"""
+    )
+    assert result["token"] == "abc+def"
+    assert result["noToken"] == ""
+    assert result["refused"] is True and result["tooSlow"] is False
+    assert "shutting down" in result["goingAway"]
+    assert result["sorted"] == ["b", "a", "c"]
+    assert result["figures"] == {"live": 2, "hot": 1, "average": 55}
+    assert result["elapsed"] == 8
+    assert result["endedElapsed"] == 9
+    assert result["pruned"] == ["c"]
+    assert result["score"] == -0.7 and result["compound"] == -0.4
+    assert result["words"] == ["very negative", "negative", "neutral", "positive", "very positive"]
+    assert result["trend"] == ["↑ +12/min", "↓ −3/min", "steady"]
+    assert result["marks"] == ["(a+b)", "(a+b)"]
