@@ -23,11 +23,11 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
-from monitor.events import Event, EventError
 from monitor.hub.auth import AuthError, Grant, Tokens
 from monitor.hub.fanout import Viewer
 from monitor.hub.floor import Floor, FloorError, PublisherLedger, Stamped, encode
 from monitor.hub.static import WS_PATH, make_process_request
+from monitor.hub.validate import check_event
 from monitor.paths import DASHBOARD
 
 log = logging.getLogger("monitor.hub")
@@ -294,11 +294,10 @@ class Hub:
             if pseq <= applied:
                 to_store.append(body)  # applied before, but its store write failed: store only
                 continue
-            try:
-                Event.from_dict(body)
-            except EventError as err:
+            problem = check_event(body)
+            if problem is not None:
                 # Counted as accepted all the same: resending it would not make it valid.
-                errors.append(f"event pseq {pseq} rejected: {err}")
+                errors.append(f"event pseq {pseq} rejected: {problem}")
                 self.ledger.note_applied(publisher, pseq, now)
                 continue
             data, stamped = self.floor.publish(body, now)
