@@ -195,3 +195,44 @@ def test_tls_hub_serves_wss(tmp_path: Path):
                     await plain.recv()
 
     run(main())
+
+
+async def api_get(port: int, path: str, token: str | None = None) -> tuple[int, object]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n".encode())
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_http_api_health_floor_and_routes():
+    """The JSON API: health without a token, the floor per role with a bearer token, added routes."""
+
+    async def main() -> None:
+        async with serve_hub(TOKENS, port=0) as hub:
+            pub = Publishing(await publisher(hub))
+            await pub.send(started("c1", "alice"), started("c2", "bob"))
+            await pub.acked()
+            status, health = await api_get(hub.port, "/api/health")
+            assert status == 200 and health == {"ok": True, "calls": 2, "viewers": 0, "seq": hub.floor.seq}
+            status, floor = await api_get(hub.port, "/api/floor", TOKENS.first("supervisor").token)
+            assert status == 200 and len(floor["calls"]) == 2  # type: ignore[index]
+            status, floor = await api_get(hub.port, "/api/floor", TOKENS.first("agent", "bob").token)
+            assert [c["call"] for c in floor["calls"]] == ["c2"]  # type: ignore[index]
+            assert await api_get(hub.port, "/api/floor") == (401, {"error": "missing token"})
+            assert await api_get(hub.port, "/api/floor", "z" * 32) == (401, {"error": "invalid token"})
+            status, _ = await api_get(hub.port, "/api/floor", TOKENS.first("publisher").token)
+            assert status == 401
+            assert (await api_get(hub.port, "/api/nothing"))[0] == 404
+
+            async def echo(grant, params):  # type: ignore[no-untyped-def]
+                return {"by": grant.name, "params": params}
+
+            hub.api.route("echo", echo)
+            status, data = await api_get(hub.port, "/api/echo?call=c1&x=2", TOKENS.first("supervisor").token)
+            assert data == {"by": "supervisor1", "params": {"call": "c1", "x": "2"}}
+
+    run(main())

@@ -23,6 +23,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
+from monitor.hub.api import HubApi
 from monitor.hub.auth import AuthError, Grant, Tokens
 from monitor.hub.fanout import Viewer
 from monitor.hub.floor import Floor, FloorError, PublisherLedger, Stamped, encode
@@ -89,6 +90,7 @@ class Hub:
         self.port = 0
         self.host = ""
         self.scheme = "ws"
+        self.api = HubApi(self)
 
     # -- urls ------------------------------------------------------------------------------
 
@@ -345,7 +347,7 @@ async def serve_hub(
         hub.handler,
         host,
         port,
-        process_request=make_process_request(dashboard, allowed_origins),
+        process_request=make_process_request(dashboard, allowed_origins, hub.api),
         max_size=config.max_message,
         write_limit=config.write_limit,
         compression=None,  # deflate costs more CPU per message than the bytes it saves on a LAN

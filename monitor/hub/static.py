@@ -8,8 +8,10 @@ Everything else is 404. The websocket endpoint `/ws` is checked for its Origin i
 from __future__ import annotations
 
 import http
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from websockets.asyncio.server import ServerConnection
@@ -98,18 +100,30 @@ def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]
     return False
 
 
+def json_response(status: http.HTTPStatus, data: Any) -> Response:
+    """A JSON answer for the small HTTP API."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return _response(status, body, "application/json; charset=utf-8")
+
+
+ApiHandler = Callable[[Request], Awaitable[Response]]
+
+
 def make_process_request(
-    root: Path, allowed_origins: Iterable[str]
-) -> Callable[[ServerConnection, Request], Response | None]:
-    """The `process_request` hook: static files for plain GETs, Origin check for `/ws`."""
+    root: Path, allowed_origins: Iterable[str], api: ApiHandler | None = None
+) -> Callable[[ServerConnection, Request], Awaitable[Response | None]]:
+    """The `process_request` hook: Origin check for `/ws`, `/api/...` to `api`, static files else."""
     allowed = frozenset(o.strip().lower().rstrip("/") for o in allowed_origins)
 
-    def process_request(connection: ServerConnection, request: Request) -> Response | None:
-        if urlsplit(request.path).path == WS_PATH:
+    async def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == WS_PATH:
             if not origin_allowed(request.headers.get("Origin"), request.headers.get("Host"), allowed):
                 body = b"origin not allowed\n"
                 return _response(http.HTTPStatus.FORBIDDEN, body, "text/plain; charset=utf-8")
             return None
+        if path.startswith("/api/") and api is not None:
+            return await api(request)
         return static_response(root, request.path)
 
     return process_request

@@ -1,0 +1,81 @@
+"""A small HTTP JSON API on the hub's port, for pages that want data without a websocket
+(history, reports) and for health checks.
+
+    GET /api/health                      {"ok": true, "calls": N, "viewers": N, "seq": N}, no token
+    GET /api/floor                       the welcome snapshot for the token's role
+    GET /api/<route>?...                 a handler registered with `hub.api.route(...)`
+
+A token goes in `Authorization: Bearer <token>`, never in the URL. Handlers receive the
+token's grant and the query string's parameters and return JSON-ready data.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.http11 import Request, Response
+
+from monitor.errors import HeatmonError
+from monitor.hub.auth import AuthError, Grant
+from monitor.hub.static import json_response
+
+if TYPE_CHECKING:
+    from monitor.hub.server import Hub
+
+log = logging.getLogger("monitor.hub")
+
+RouteHandler = Callable[[Grant, dict[str, str]], Awaitable[Any]]
+
+
+class HubApi:
+    """Routes `/api/...` GET requests; roles allowed per route."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.routes: dict[str, tuple[RouteHandler, frozenset[str]]] = {}
+        self.route("floor", self._floor, roles=("supervisor", "agent"))
+
+    def route(self, name: str, handler: RouteHandler, roles: tuple[str, ...] = ("supervisor",)) -> None:
+        """Serve `GET /api/<name>` with `handler(grant, params)` for tokens of these roles."""
+        self.routes[name] = (handler, frozenset(roles))
+
+    async def _floor(self, grant: Grant, params: dict[str, str]) -> Any:
+        return self.hub.floor.snapshot(grant.agent)
+
+    async def __call__(self, request: Request) -> Response:
+        parts = urlsplit(request.path)
+        name = parts.path.removeprefix("/api/")
+        if name == "health":
+            floor = self.hub.floor
+            health = {
+                "ok": True,
+                "calls": len(floor.calls),
+                "viewers": len(self.hub.viewers),
+                "seq": floor.seq,
+            }
+            return json_response(http.HTTPStatus.OK, health)
+        found = self.routes.get(name)
+        if found is None:
+            return json_response(http.HTTPStatus.NOT_FOUND, {"error": f"no such API: {name}"})
+        handler, roles = found
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        grant, reason = None, "missing token"
+        for role in sorted(roles):
+            try:
+                grant = self.hub.tokens.check(token, role)
+                break
+            except AuthError as err:
+                reason = err.reason
+        if grant is None:
+            return json_response(http.HTTPStatus.UNAUTHORIZED, {"error": reason})
+        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            data = await handler(grant, params)
+        except HeatmonError as err:
+            return json_response(http.HTTPStatus.BAD_REQUEST, {"error": str(err)})
+        return json_response(http.HTTPStatus.OK, data)
