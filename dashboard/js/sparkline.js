@@ -4,7 +4,7 @@
 import { s } from "./dom.js";
 
 const WIDTH = 160;
-const HEIGHT = 36;
+const HEIGHT = 48;
 const PAD = 4;
 
 /** Sentiment in words, for labels: "negative", "very negative", ... */
