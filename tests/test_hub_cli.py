@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,6 +14,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hub_support import started, turn
+
+from monitor.hub.publisher import Publisher
+from monitor.store import Store
 
 HEATMON = [sys.executable, "-m", "monitor"]
 
@@ -28,9 +33,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_hub_creates_tokens_prints_urls_serves_and_stops(tmp_path: Path):
+async def publish_one_call(url: str, token: str) -> bool:
+    async with Publisher(url, token) as pub:
+        pub.publish(started("c1", "alice"))
+        pub.publish(turn("c1", "where is my refund"))
+        return await pub.flush(timeout=10)
+
+
+def test_hub_creates_tokens_prints_urls_serves_stores_and_stops(tmp_path: Path):
     """First start creates a 0600 tokens file, prints the page URLs with tokens in the fragment,
-    serves the floor page, and stops cleanly on SIGINT."""
+    serves the floor page, stores what a publisher sends before acking it, and stops on SIGINT."""
     port = free_port()
     env = {**os.environ, "HEATMON_DATA": str(tmp_path)}
     proc = subprocess.Popen(
@@ -54,10 +66,17 @@ def test_hub_creates_tokens_prints_urls_serves_and_stops(tmp_path: Path):
         assert f"http://127.0.0.1:{port}/floor#token={tokens['supervisor']}" in out
         assert f"http://127.0.0.1:{port}/agent#token={tokens['agent']}" in out
         assert tokens["publisher"] not in out
+        assert f"call store: {tmp_path / 'heatmon.sqlite3'}" in out
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/floor", timeout=5) as response:
             assert response.status == 200 and response.headers["Content-Type"].startswith("text/html")
+        assert asyncio.run(publish_one_call(f"ws://127.0.0.1:{port}", tokens["publisher"]))
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+        store = Store.open(tmp_path / "heatmon.sqlite3", create=False)
+        try:
+            assert [c.id for c in store.list_calls()] == ["c1"]
+        finally:
+            store.close()
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -95,6 +114,8 @@ def test_token_add_and_list(tmp_path: Path):
         (("token", "add", "--role", "supervisor", "--agent", "x"), "--agent is only for --role agent"),
         (("hub", "--keyfile", "k.pem"), "--keyfile needs --certfile"),
         (("hub", "--certfile", "/nonexistent.pem"), "cannot load TLS certificate"),
+        (("hub", "--no-store", "--retain-days", "5"), "--retain-days needs the store"),
+        (("hub", "--retain-days", "-1"), "--retain-days needs the store and a number of days >= 0"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(tmp_path: Path, args: tuple[str, ...], message: str):

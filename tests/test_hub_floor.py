@@ -59,7 +59,7 @@ def test_ack_and_message_need_known_call_and_alert():
     floor = Floor()
     floor.publish(started("c1", "alice"), now=0)
     floor.publish(alert("c1", "a1"), now=0)
-    stamped = floor.ack_alert("c1", "a1", "sam", "2026-11-23T12:00:00Z")
+    _, stamped = floor.ack_alert("c1", "a1", "sam", "2026-11-23T12:00:00Z")
     assert json.loads(stamped.json)["type"] == "alert_ack" and stamped.agent == "alice"
     assert floor.snapshot(None)["alerts"][0]["acked_by"] == "sam"
     assert floor.snapshot("alice")["calls"][0]["alerts"][0]["acked_by"] == "sam"

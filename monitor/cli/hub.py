@@ -7,12 +7,15 @@ import asyncio
 import logging
 import signal
 import ssl
+import time
 from pathlib import Path
 
 from monitor.cli.common import add_subparser
 from monitor.errors import HeatmonError, InputError
 from monitor.hub.auth import Grant, Tokens, default_tokens_path
 from monitor.hub.server import serve_hub, ssl_context
+from monitor.paths import data_dir
+from monitor.store import Store, StoreSink, db_path
 
 PAGES = {"supervisor": "floor", "agent": "agent"}
 
@@ -31,16 +34,34 @@ Run the hub: one port for publishers (`heatmon run/replay --hub`), the superviso
 board (/floor) and the agent view (/agent). On first start it creates a tokens file with
 fresh random tokens (one publisher, one supervisor, one agent named "agent") and prints
 the URLs to open; the token travels in the URL fragment, never to the server's logs.
+Every call is kept in the call store (<data>/heatmon.sqlite3) unless --no-store; a
+publisher's events are acknowledged only once they are stored.
 
 examples:
   heatmon hub
   heatmon hub --host 0.0.0.0 --port 9000 --allow-origin https://wallboard.example
   heatmon hub --certfile hub.pem --keyfile hub.key
+  heatmon hub --retain-days 90 --redact
   heatmon token add --role agent --agent alice""",
     )
     hub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     hub.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
-    hub.add_argument("--tokens", type=Path, help=f"tokens file (default {default_tokens_path()})")
+    hub.add_argument("--tokens", type=Path, help="tokens file (default <data>/tokens.json)")
+    hub.add_argument(
+        "--data", type=Path, metavar="DIR", help=f"heatmon data directory (default {data_dir()})"
+    )
+    hub.add_argument(
+        "--no-store", action="store_true", help="keep no history: run without the SQLite call store"
+    )
+    hub.add_argument(
+        "--redact", action="store_true", help="store spoken card numbers and long digit runs masked"
+    )
+    hub.add_argument(
+        "--retain-days",
+        type=float,
+        metavar="N",
+        help="delete stored calls older than N days (at start, then daily)",
+    )
     hub.add_argument("--certfile", type=Path, help="TLS certificate (PEM): serve https/wss")
     hub.add_argument("--keyfile", type=Path, help="TLS private key (PEM), if not in the certificate file")
     hub.add_argument(
@@ -96,7 +117,10 @@ def run_hub(args: argparse.Namespace) -> int:
             raise InputError(f"cannot load TLS certificate {args.certfile}: {err}") from err
     elif args.keyfile:
         raise InputError("--keyfile needs --certfile")
-    path = args.tokens or default_tokens_path()
+    if args.retain_days is not None and (args.no_store or args.retain_days < 0):
+        raise InputError("--retain-days needs the store and a number of days >= 0")
+    data = args.data or data_dir()
+    path = args.tokens or data / "tokens.json"
     tokens, created = Tokens.load_or_create(path)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(name)s: %(message)s"
@@ -106,13 +130,22 @@ def run_hub(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLContext | None) -> int:
+    data = args.data or data_dir()
+    sink = None if args.no_store else StoreSink(db_path(data), redact=args.redact)
+    if sink is not None:
+        print(f"call store: {db_path(data)}", flush=True)
     try:
         hub_cm = serve_hub(
-            tokens, host=args.host, port=args.port, ssl=context, allowed_origins=args.allow_origin
+            tokens, host=args.host, port=args.port, ssl=context, allowed_origins=args.allow_origin, sink=sink
         )
         hub = await hub_cm.__aenter__()
     except OSError as err:
+        if sink is not None:
+            await sink.aclose()
         raise HubError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
+    retention = None
+    if args.retain_days is not None:
+        retention = asyncio.create_task(_retain(db_path(data), args.retain_days), name="retention")
     try:
         print(f"hub listening on {hub.url}", flush=True)
         for grant in tokens.grants:
@@ -126,8 +159,30 @@ async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLConte
         await stop.wait()
         print("hub stopping", flush=True)
     finally:
+        if retention is not None:
+            retention.cancel()
+            await asyncio.wait([retention])
         await hub_cm.__aexit__(None, None, None)
+        if sink is not None:
+            await sink.aclose()
     return 0
+
+
+async def _retain(path: Path, days: float, every: float = 24 * 3600.0) -> None:
+    """Delete stored calls older than `days`, now and then daily."""
+    log = logging.getLogger("monitor.hub")
+    while True:
+
+        def purge() -> int:
+            store = Store.open(path)
+            try:
+                return store.purge_older_than(days, time.time())
+            finally:
+                store.close()
+
+        removed = await asyncio.to_thread(purge)
+        log.info("retention: removed %d calls older than %g days", removed, days)
+        await asyncio.sleep(every)
 
 
 def run_token_add(args: argparse.Namespace) -> int:

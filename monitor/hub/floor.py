@@ -153,7 +153,7 @@ class Floor:
             self.alert_feed.append(call.alerts[data["id"]])
         return data, stamped
 
-    def ack_alert(self, call_id: str, alert_id: str, by: str, at: str) -> Stamped:
+    def ack_alert(self, call_id: str, alert_id: str, by: str, at: str) -> tuple[dict[str, Any], Stamped]:
         """A supervisor acknowledged an alert: mark it, and the `alert_ack` event to send to all."""
         call = self.calls.get(call_id)
         if call is None:
@@ -162,18 +162,25 @@ class Floor:
         if alert is None:
             raise FloorError(f"unknown alert {alert_id!r} in call {call_id!r}")
         alert["acked_by"], alert["acked_at"] = by, at
-        event = {"type": "alert_ack", "call": call_id, "id": alert_id, "by": by, "at": at}
-        return self._stamp(event, call)[1]
+        event = {"type": "alert_ack", "call": call_id, "id": alert_id, "by": by, "at": at, "t": call.t}
+        return self._stamp(event, call)
 
-    def message(self, call_id: str, sender: str, text: str, at: str) -> Stamped:
+    def message(self, call_id: str, sender: str, text: str, at: str) -> tuple[dict[str, Any], Stamped]:
         """A supervisor's message to the agent of a call."""
         call = self.calls.get(call_id)
         if call is None:
             raise FloorError(f"unknown call {call_id!r}")
-        event = {"type": "supervisor_message", "call": call_id, "from": sender, "text": text, "at": at}
+        event = {
+            "type": "supervisor_message",
+            "call": call_id,
+            "from": sender,
+            "text": text,
+            "at": at,
+            "t": call.t,
+        }
         data, stamped = self._stamp(event, call)
         call.messages.append(data)
-        return stamped
+        return data, stamped
 
     def snapshot(self, agent: str | None) -> dict[str, Any]:
         """The welcome's snapshot for a viewer limited to `agent` (None: everything)."""

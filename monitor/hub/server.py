@@ -200,14 +200,16 @@ class Hub:
             viewer.start()
             async for raw in ws:
                 reply = self._viewer_request(grant, raw)
-                if reply is not None:
+                if isinstance(reply, str):
                     await ws.send(_error(reply))
+                elif reply is not None and self.sink is not None:
+                    await self.sink.write([reply])
         finally:
             self.viewers.discard(viewer)
             await viewer.stop()
 
-    def _viewer_request(self, grant: Grant, raw: str | bytes) -> str | None:
-        """Carry out a viewer's message; an error text for the client, or None."""
+    def _viewer_request(self, grant: Grant, raw: str | bytes) -> str | dict[str, Any] | None:
+        """Carry out a viewer's message: an error text for the client, or the event it made."""
         if grant.role != "supervisor":
             return "agents may not send messages"
         try:
@@ -225,19 +227,20 @@ class Hub:
                 alert_id = msg.get("id")
                 if not isinstance(alert_id, str) or not alert_id:
                     return "ack_alert needs an alert 'id'"
-                self._emit(self.floor.ack_alert(call, alert_id, grant.name, at))
+                data, stamped = self.floor.ack_alert(call, alert_id, grant.name, at)
             elif kind == "message":
                 text = msg.get("text")
                 if not isinstance(text, str) or not text.strip():
                     return "message needs a non-empty 'text'"
                 if len(text) > MAX_MESSAGE_TEXT:
                     return f"message text is over {MAX_MESSAGE_TEXT} characters"
-                self._emit(self.floor.message(call, grant.name, text.strip(), at))
+                data, stamped = self.floor.message(call, grant.name, text.strip(), at)
             else:
                 return f"unknown message type {kind!r}"
         except FloorError as err:
             return str(err)
-        return None
+        self._emit(stamped)
+        return data
 
     async def _serve_publisher(self, ws: ServerConnection, grant: Grant, hello: dict[str, Any]) -> None:
         publisher = hello.get("publisher")
