@@ -609,3 +609,47 @@ def test_shared_modules_pure_logic(open_page: Any) -> None:
     assert result["words"] == ["very negative", "negative", "neutral", "positive", "very positive"]
     assert result["trend"] == ["↑ +12/min", "↓ −3/min", "steady"]
     assert result["marks"] == ["(a+b)", "(a+b)"]
+
+
+def test_alert_severities_read_by_word_and_shape_and_the_agent_sees_the_call_end(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """Critical/warning/info alerts show their word and shape; a call's end shows its summary to the agent."""
+    publisher.publish(
+        *angry_call("c1", "alice"),
+        Alert(
+            call="c1",
+            t=18.0,
+            id="a2",
+            kind="abuse",
+            level="critical",
+            message="Caller is using abusive language",
+        ),
+        Alert(call="c1", t=19.0, id="a3", kind="talk_over", level="info", message="Talk-over"),
+        Alert(call="c1", t=20.0, id="a4", kind="rising_fast", level="warning", message="Heat rising fast"),
+    )
+    floor = open_page(f"/floor#token={SAM}")
+    for alert_id, word, shape in [
+        ("a2", "Critical", "boiling"),
+        ("a3", "Info", "info"),
+        ("a4", "Warning", "warm"),
+    ]:
+        item = floor.locator(f'#alerts .feed-item[data-alert="{alert_id}"]')
+        expect(item.locator(".level-word")).to_have_text(word)
+        expect(item.locator(f".shape-{shape}")).to_have_count(1)
+    alice = open_page(f"/agent#token={ALICE}", width=1280, height=800)
+    expect(alice.locator("#alerts .feed-item")).to_have_count(4)
+    publisher.publish(
+        CallEnded(
+            call="c1",
+            t=95.0,
+            duration=95.0,
+            summary={"peak_heat": 78.4, "steps_done": {"H": True, "E": True, "A": False, "T": False}},
+        )
+    )
+    expect(alice.locator("#step")).to_contain_text("Call ended after 1:35.")
+    expect(alice.locator("#step")).to_contain_text("Peak heat 78.")
+    expect(alice.locator("#step")).to_contain_text("Steps taken: H, E.")
+    expect(alice.locator("#call-time")).to_have_text("Ended · 1:35")
+    expect(floor.locator('.tile[data-call="c1"]')).to_contain_text("Ended after 1:35")
+    expect(floor.locator("#fig-live")).to_have_text("0")

@@ -6,7 +6,7 @@ import { CallBook } from "./calls.js";
 import { formatClock, formatDuration, h, setText } from "./dom.js";
 import { createGauge } from "./gauge.js";
 import { HubConnection, hubUrl, tokenFromHash } from "./hub.js";
-import { levelKey, levelLabel, levelShape } from "./levels.js";
+import { alertLabel, alertLook, alertShape, levelKey } from "./levels.js";
 import { statusView } from "./status.js";
 import { checklist, stepCard } from "./steps.js";
 import { renderTranscript } from "./transcript.js";
@@ -116,8 +116,8 @@ function render() {
       ? alerts.map((alert) =>
           h(
             "li",
-            { class: `feed-item${alert.acked_by ? " is-acked" : ""}`, dataset: { level: levelKey(alert.level), alert: alert.id } },
-            h("div", { class: "feed-head" }, h("span", { class: "level-badge" }, levelShape(alert.level, 16), h("span", { class: "level-word" }, levelLabel(alert.level))), h("span", { class: "feed-when" }, `at ${formatDuration(alert.t)}`)),
+            { class: `feed-item${alert.acked_by ? " is-acked" : ""}`, dataset: { level: alertLook(alert.level), alert: alert.id } },
+            h("div", { class: "feed-head" }, h("span", { class: "level-badge" }, alertShape(alert.level, 16), h("span", { class: "level-word" }, alertLabel(alert.level))), h("span", { class: "feed-when" }, `at ${formatDuration(alert.t)}`)),
             h("p", { class: "feed-msg" }, alert.message),
             alert.acked_by ? h("p", { class: "acked" }, `✓ Seen by ${alert.acked_by}`) : null,
           ),
@@ -132,13 +132,23 @@ function renderStep(call) {
   button.setAttribute("aria-pressed", String(snoozed));
   setText(button, snoozed ? `Prompts snoozed · ${formatDuration((snoozedUntil - Date.now()) / 1000)} · Resume` : "Snooze prompts 2 min");
   if (call.ended) {
-    $("step").replaceChildren(h("div", { class: "step-card step-card-empty" }, h("p", {}, `Call ended after ${formatDuration(call.duration ?? call.t)}.`)));
+    $("step").replaceChildren(endedCard(call));
   } else if (snoozed) {
     $("step").replaceChildren(h("div", { class: "step-card step-card-empty" }, h("p", {}, "Prompts are snoozed. Heat and alerts still update.")));
   } else {
     $("step").replaceChildren(stepCard(call.coach));
   }
   $("checklist").replaceChildren(checklist(call.coach));
+}
+
+/** After the call: how long, how hot it got, which steps were taken. */
+function endedCard(call) {
+  const summary = call.summary || {};
+  const steps = Object.entries(summary.steps_done || (call.coach && call.coach.done) || {});
+  const facts = [`Call ended after ${formatDuration(call.duration ?? call.t)}.`];
+  if (typeof summary.peak_heat === "number") facts.push(`Peak heat ${Math.round(summary.peak_heat)}.`);
+  if (steps.length) facts.push(`Steps taken: ${steps.filter(([, done]) => done).map(([step]) => step).join(", ") || "none"}.`);
+  return h("div", { class: "step-card step-card-empty" }, facts.map((fact) => h("p", {}, fact)));
 }
 
 function renderClock(call) {

@@ -162,6 +162,7 @@ export class CallBook {
     call.endedAt = now;
     call.duration = event.duration;
     call.summary = event.summary || null;
+    if (call.summary && call.summary.caller_name && !call.caller_name) call.caller_name = call.summary.caller_name;
     call.partials = { caller: "", agent: "" };
     return call;
   }

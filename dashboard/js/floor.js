@@ -6,7 +6,7 @@ import { CallBook } from "./calls.js";
 import { formatClock, formatDuration, h, setText } from "./dom.js";
 import { createGauge } from "./gauge.js";
 import { HubConnection, hubUrl, tokenFromHash } from "./hub.js";
-import { isHot, levelKey, levelLabel, levelShape } from "./levels.js";
+import { alertLabel, alertLook, alertShape, isHot, levelKey, levelLabel } from "./levels.js";
 import { sparkline } from "./sparkline.js";
 import { statusView } from "./status.js";
 import { checklist, stepCard, stepName } from "./steps.js";
@@ -211,9 +211,9 @@ function renderTile(call) {
   const alert = latestAlert(call);
   parts.alert.hidden = !alert;
   if (alert) {
-    parts.alert.dataset.level = levelKey(alert.level);
+    parts.alert.dataset.level = alertLook(alert.level);
     parts.alert.classList.toggle("is-acked", Boolean(alert.acked_by));
-    parts.alert.replaceChildren(levelShape(alert.level, 14), " ", alert.message, alert.acked_by ? " (acknowledged)" : "");
+    parts.alert.replaceChildren(alertShape(alert.level, 14), " ", alert.message, alert.acked_by ? " (acknowledged)" : "");
   }
   tile.setAttribute(
     "aria-label",
@@ -291,14 +291,14 @@ function ack(alert) {
 function alertItem(alert, { withOpen }) {
   const key = `${alert.call}/${alert.id}`;
   const pending = pendingAcks.has(key);
-  const level = levelKey(alert.level);
+  const level = alertLook(alert.level);
   return h(
     "li",
     { class: `feed-item${alert.acked_by ? " is-acked" : ""}`, dataset: { level, call: alert.call, alert: alert.id } },
     h(
       "div",
       { class: "feed-head" },
-      h("span", { class: "level-badge" }, levelShape(alert.level, 16), h("span", { class: "level-word" }, levelLabel(alert.level))),
+      h("span", { class: "level-badge" }, alertShape(alert.level, 16), h("span", { class: "level-word" }, alertLabel(alert.level))),
       h("span", { class: "feed-who" }, alert.agent || alert.call, alert.ended ? h("span", { class: "hint" }, " · call ended") : null),
       h("span", { class: "feed-when" }, alert.receivedAt ? formatClock(new Date(alert.receivedAt)) : `at ${formatDuration(alert.t)} of call`),
     ),
