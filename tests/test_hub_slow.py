@@ -8,7 +8,7 @@ import socket
 import time
 from typing import Any
 
-from hub_support import TOKENS, Publishing, events, publisher, quiet, started, turn, viewer
+from hub_support import TOKENS, Publishing, alert, events, publisher, quiet, started, turn, viewer
 from websockets.asyncio.client import connect
 
 from monitor.hub import HubConfig, serve_hub
@@ -107,5 +107,31 @@ def test_failed_store_write_is_resent_and_not_duplicated_for_viewers():
             got = await events(sup, 2)
             assert [e["type"] for e in got] == ["call_started", "turn"]
             assert await quiet(sup, 0.3) == []
+
+    run(main())
+
+
+def test_supervisor_acks_and_messages_go_to_the_store():
+    """What supervisors do (acks, messages) is stored like the publishers' events, with seq and t."""
+
+    async def main() -> None:
+        store = SlowStore()
+        async with serve_hub(TOKENS, port=0, sink=store) as hub:
+            pub = Publishing(await publisher(hub))
+            await pub.send(started("c1", "alice"), turn("c1", "hello", t=4.0), alert("c1", "a1"))
+            await pub.acked()
+            sup, _ = await viewer(hub)
+            await sup.send(json.dumps({"type": "ack_alert", "call": "c1", "id": "a1"}))
+            await sup.send(json.dumps({"type": "message", "call": "c1", "text": "offer a refund"}))
+            await events(sup, 2)
+            # Requests are handled in order, each after the store has the last: an error reply
+            # to a third request means both are stored.
+            await sup.send(json.dumps({"type": "ack_alert", "call": "c1", "id": "nope"}))
+            while json.loads(await asyncio.wait_for(sup.recv(), 5))["type"] != "error":
+                pass
+            ack, message = store.written[3:]
+            assert ack["type"] == "alert_ack" and ack["by"] == "supervisor1" and ack["t"] == 4.0
+            assert message["type"] == "supervisor_message" and message["text"] == "offer a refund"
+            assert ack["seq"] < message["seq"]
 
     run(main())
