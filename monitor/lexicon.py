@@ -30,6 +30,7 @@ BUNDLED_LEXICON = BUNDLED_MODELS / "lexicon.json"
 
 _APOSTROPHES = re.compile(r"['’`´]")
 _NOT_WORD = re.compile(r"[^\w]+")
+_PLAIN = re.compile(r"[a-z0-9' ]*")
 
 
 def asr_like(text: str) -> str:
@@ -39,6 +40,9 @@ def asr_like(text: str) -> str:
 
 def tokens_of(text: str) -> list[str]:
     """The whole words of a text, ASR-like, the form both lexicon keys and turns are matched in."""
+    if _PLAIN.fullmatch(text):
+        # Recognizer output is already lowercase words (Vosk keeps apostrophes): the fast path.
+        return text.replace("'", "").split()
     return _NOT_WORD.sub(" ", _APOSTROPHES.sub("", text.lower()).replace("_", " ")).split()
 
 
