@@ -11,8 +11,8 @@ is invertible), the cues' valences are added, and the sum is normalised the same
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 from functools import lru_cache
+from typing import NamedTuple
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
 
