@@ -88,6 +88,15 @@ function currentCall() {
   return calls.find((call) => !call.ended) || calls[0] || null;
 }
 
+// What each part was last drawn from: a part is redrawn only when its inputs change, so the
+// live regions (step card, messages) speak once per change, not on every redraw.
+const drawn = {};
+function redraw(part, key, draw) {
+  if (drawn[part] === key) return;
+  drawn[part] = key;
+  draw();
+}
+
 function render() {
   renderTimer = null;
   const call = currentCall();
@@ -95,50 +104,74 @@ function render() {
   document.body.dataset.level = call && call.heat ? levelKey(call.heat.level) : "none";
   renderMessages();
   renderClock(call);
+  renderSnoozeButton();
   if (!call) {
     setText($("caller-name"), "No call right now");
-    $("transcript").replaceChildren(h("li", { class: "turn-empty" }, "Waiting for your next call. It shows up here by itself."));
+    redraw("transcript", "idle", () =>
+      $("transcript").replaceChildren(h("li", { class: "turn-empty" }, "Waiting for your next call. It shows up here by itself.")),
+    );
     gauge.update(null);
     setText($("heat-why"), "");
-    $("step").replaceChildren(stepCard(null));
-    $("checklist").replaceChildren();
-    $("alerts").replaceChildren(h("li", { class: "empty" }, "No alerts."));
+    redraw("step", "idle", () => $("step").replaceChildren(stepCard(null)));
+    redraw("checklist", "idle", () => $("checklist").replaceChildren());
+    redraw("alerts", "idle", () => $("alerts").replaceChildren(h("li", { class: "empty hint" }, "No alerts.")));
     return;
   }
   setText($("caller-name"), call.caller_name ? `Caller: ${call.caller_name}` : "Caller name not known yet");
-  renderTranscript($("transcript"), call, { agentName: "You", callerName: call.caller_name, scroller: $("transcript-scroll") });
+  const lastTurn = call.turns[call.turns.length - 1];
+  redraw("transcript", [call.call, call.turns.length, lastTurn && lastTurn.seq, call.partials.caller, call.partials.agent, call.caller_name].join("|"), () =>
+    renderTranscript($("transcript"), call, { agentName: "You", callerName: call.caller_name, scroller: $("transcript-scroll") }),
+  );
   gauge.update(call.heat);
   setText($("heat-why"), call.heat && call.heat.reasons && call.heat.reasons.length ? `Why: ${call.heat.reasons.join("; ")}` : "");
   renderStep(call);
+  redraw("alerts", [call.call, ...call.alerts.map((alert) => `${alert.id}:${alert.acked_by || ""}`)].join("|"), () => renderAlerts(call));
+}
+
+function renderAlerts(call) {
   const alerts = [...call.alerts].reverse();
+  if (!alerts.length) {
+    $("alerts").replaceChildren(h("li", { class: "empty hint" }, "No alerts on this call."));
+    return;
+  }
   $("alerts").replaceChildren(
-    ...(alerts.length
-      ? alerts.map((alert) =>
-          h(
-            "li",
-            { class: `feed-item${alert.acked_by ? " is-acked" : ""}`, dataset: { level: alertLook(alert.level), alert: alert.id } },
-            h("div", { class: "feed-head" }, h("span", { class: "level-badge" }, alertShape(alert.level, 16), h("span", { class: "level-word" }, alertLabel(alert.level))), h("span", { class: "feed-when" }, `at ${formatDuration(alert.t)}`)),
-            h("p", { class: "feed-msg" }, alert.message),
-            alert.acked_by ? h("p", { class: "acked" }, `✓ Seen by ${alert.acked_by}`) : null,
-          ),
-        )
-      : [h("li", { class: "empty hint" }, "No alerts on this call.")]),
+    ...alerts.map((alert) =>
+      h(
+        "li",
+        { class: `feed-item${alert.acked_by ? " is-acked" : ""}`, dataset: { level: alertLook(alert.level), alert: alert.id } },
+        h(
+          "div",
+          { class: "feed-head" },
+          h("span", { class: "level-badge" }, alertShape(alert.level, 16), h("span", { class: "level-word" }, alertLabel(alert.level))),
+          h("span", { class: "feed-when" }, `at ${formatDuration(alert.t)}`),
+        ),
+        h("p", { class: "feed-msg" }, alert.message),
+        alert.acked_by ? h("p", { class: "acked" }, `✓ Seen by ${alert.acked_by}`) : null,
+      ),
+    ),
   );
 }
 
-function renderStep(call) {
+function renderSnoozeButton() {
   const snoozed = Date.now() < snoozedUntil;
   const button = $("snooze");
   button.setAttribute("aria-pressed", String(snoozed));
   setText(button, snoozed ? `Prompts snoozed · ${formatDuration((snoozedUntil - Date.now()) / 1000)} · Resume` : "Snooze prompts 2 min");
-  if (call.ended) {
-    $("step").replaceChildren(endedCard(call));
-  } else if (snoozed) {
-    $("step").replaceChildren(h("div", { class: "step-card step-card-empty" }, h("p", {}, "Prompts are snoozed. Heat and alerts still update.")));
-  } else {
-    $("step").replaceChildren(stepCard(call.coach));
-  }
-  $("checklist").replaceChildren(checklist(call.coach));
+}
+
+function renderStep(call) {
+  const snoozed = Date.now() < snoozedUntil;
+  const coachKey = call.coach ? call.coach.seq ?? JSON.stringify(call.coach) : "none";
+  redraw("step", [call.call, call.ended, snoozed, coachKey].join("|"), () => {
+    if (call.ended) {
+      $("step").replaceChildren(endedCard(call));
+    } else if (snoozed) {
+      $("step").replaceChildren(h("div", { class: "step-card step-card-empty" }, h("p", {}, "Prompts are snoozed. Heat and alerts still update.")));
+    } else {
+      $("step").replaceChildren(stepCard(call.coach));
+    }
+  });
+  redraw("checklist", [call.call, coachKey].join("|"), () => $("checklist").replaceChildren(checklist(call.coach)));
 }
 
 /** After the call: how long, how hot it got, which steps were taken. */
@@ -165,32 +198,28 @@ function renderMessages() {
     .filter((msg) => !dismissed.has(messageKey(msg)))
     .sort((a, b) => (b.seq || 0) - (a.seq || 0))
     .slice(0, 3);
-  const box = $("messages");
-  const hadFocus = box.contains(document.activeElement);
-  box.replaceChildren(
-    ...messages.map((msg) =>
-      h(
-        "div",
-        { class: "message", dataset: { key: messageKey(msg) } },
-        h("span", { class: "message-icon", "aria-hidden": "true" }, "✉"),
-        h("div", { class: "message-body" }, h("p", { class: "message-from" }, `From ${msg.from || "your supervisor"}${msg.at ? ` · ${formatClock(msg.at)}` : ""}`), h("p", { class: "message-text" }, msg.text)),
-        h(
-          "button",
-          {
-            type: "button",
-            class: "button button-quiet",
-            onclick: () => {
-              dismissed.add(messageKey(msg));
-              render();
-            },
-          },
-          "Got it",
-        ),
-      ),
-    ),
+  redraw("messages", messages.map(messageKey).join("|"), () => {
+    const box = $("messages");
+    const hadFocus = box.contains(document.activeElement);
+    box.replaceChildren(...messages.map(messageItem));
+    box.hidden = messages.length === 0;
+    if (hadFocus) (box.querySelector("button") || $("snooze")).focus();
+  });
+}
+
+function messageItem(msg) {
+  const from = `From ${msg.from || "your supervisor"}${msg.at ? ` · ${formatClock(msg.at)}` : ""}`;
+  const dismiss = () => {
+    dismissed.add(messageKey(msg));
+    render();
+  };
+  return h(
+    "div",
+    { class: "message", dataset: { key: messageKey(msg) } },
+    h("span", { class: "message-icon", "aria-hidden": "true" }, "✉"),
+    h("div", { class: "message-body" }, h("p", { class: "message-from" }, from), h("p", { class: "message-text" }, msg.text)),
+    h("button", { type: "button", class: "button button-quiet", onclick: dismiss }, "Got it"),
   );
-  box.hidden = messages.length === 0;
-  if (hadFocus) (box.querySelector("button") || $("snooze")).focus();
 }
 
 $("snooze").addEventListener("click", () => {
@@ -205,7 +234,7 @@ setInterval(() => {
   if (snoozedUntil && now >= snoozedUntil) {
     snoozedUntil = 0;
     scheduleRender();
-  } else if (snoozedUntil > now) setText($("snooze"), `Prompts snoozed · ${formatDuration((snoozedUntil - now) / 1000)} · Resume`);
+  } else if (snoozedUntil > now) renderSnoozeButton();
 }, 1000);
 
 connection.start();

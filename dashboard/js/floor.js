@@ -81,10 +81,13 @@ function dispatch(event) {
     case "coach":
       book.coach(event, now);
       break;
-    case "alert":
-      book.alert({ ...event, receivedAt: now }, now);
+    case "alert": {
+      const call = book.alert({ ...event, receivedAt: now }, now);
+      // The feed is redrawn as a whole, so it is not a live region; new alerts are spoken here.
+      setText($("announce"), `New ${alertLabel(event.level)} alert for ${call.agent || event.call}: ${event.message}`);
       feedDirty = true;
       break;
+    }
     case "alert_ack":
       book.alertAck(event, now);
       pendingAcks.delete(`${event.call}/${event.id}`);
