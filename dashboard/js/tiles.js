@@ -1,0 +1,163 @@
+// The floor's tiles: one per call (agent, time on call, gauge with level word and shape,
+// sentiment sparkline, current step, latest alert), kept in hottest-first order.
+
+import { formatDuration, h, setText } from "./dom.js";
+import { createGauge } from "./gauge.js";
+import { alertLook, alertShape, levelKey, levelLabel } from "./levels.js";
+import { sparkline } from "./sparkline.js";
+import { stepName } from "./steps.js";
+
+// Tiles glide to their new place only while the board is small enough to follow with the eye.
+const ANIMATE_UP_TO = 40;
+
+/** The alert a tile shows: the newest open one, else the newest. */
+export function latestAlert(call) {
+  const open = call.alerts.filter((alert) => !alert.acked_by);
+  return open[open.length - 1] || call.alerts[call.alerts.length - 1] || null;
+}
+
+export class TileBoard {
+  /** list: the <ul> of tiles; empty: the "no calls" note; onOpen(callId) when a tile is chosen. */
+  constructor({ list, empty, onOpen }) {
+    this.list = list;
+    this.empty = empty;
+    this.onOpen = onOpen;
+    this.entries = new Map(); // call id -> {slot, tile, gauge, parts, sparkKey, fresh}
+  }
+
+  get size() {
+    return this.entries.size;
+  }
+
+  tile(id) {
+    return this.entries.get(id)?.tile ?? null;
+  }
+
+  drop(id) {
+    this.entries.get(id)?.slot.remove();
+    this.entries.delete(id);
+  }
+
+  clear() {
+    for (const id of [...this.entries.keys()]) this.drop(id);
+  }
+
+  build(call) {
+    const gauge = createGauge({ size: "small" });
+    const parts = {
+      agent: h("span", { class: "tile-agent" }),
+      time: h("span", { class: "tile-time", title: "Time on call" }),
+      caller: h("p", { class: "tile-caller" }),
+      spark: h("div", { class: "tile-spark" }),
+      step: h("p", { class: "tile-step" }),
+      alert: h("p", { class: "tile-alert" }),
+    };
+    const open = () => this.onOpen(call.call);
+    const tile = h(
+      "article",
+      {
+        class: "tile",
+        tabindex: 0,
+        role: "button",
+        "aria-haspopup": "dialog",
+        dataset: { call: call.call },
+        onclick: open,
+        onkeydown: (event) => {
+          if (event.key === "Enter" || event.key === " ") {
+            event.preventDefault();
+            open();
+          }
+        },
+      },
+      h("header", { class: "tile-head" }, parts.agent, parts.time),
+      parts.caller,
+      h(
+        "div",
+        { class: "tile-body" },
+        gauge.el,
+        h("div", { class: "tile-sent" }, h("span", { class: "tile-label" }, "Caller sentiment"), parts.spark),
+      ),
+      parts.step,
+      parts.alert,
+    );
+    const entry = { slot: h("li", { class: "tile-slot" }, tile), tile, gauge, parts, sparkKey: "", fresh: true };
+    this.entries.set(call.call, entry);
+    this.list.append(entry.slot);
+    return entry;
+  }
+
+  /** Draw a call's tile (made on first sight); `elapsed` is its time on call in seconds. */
+  render(call, elapsed) {
+    const entry = this.entries.get(call.call) || this.build(call);
+    const { tile, gauge, parts } = entry;
+    tile.dataset.level = call.heat ? levelKey(call.heat.level) : "none";
+    tile.classList.toggle("tile-ended", call.ended);
+    setText(parts.agent, call.agent || "Unassigned");
+    setText(parts.caller, call.caller_name ? `${call.caller_name} · ${call.call}` : `Call ${call.call}`);
+    gauge.update(call.heat);
+    const sparkKey = call.sentiments.map((pair) => pair[1]).join(",");
+    if (sparkKey !== entry.sparkKey) {
+      parts.spark.replaceChildren(sparkline(call.sentiments));
+      entry.sparkKey = sparkKey;
+    }
+    const coach = call.coach;
+    parts.step.replaceChildren(
+      call.ended
+        ? h("span", { class: "tile-ended-label" }, `Ended after ${formatDuration(call.duration ?? call.t)}`)
+        : coach
+          ? h("span", { class: "tile-step-text" }, h("span", { class: "step-chip" }, coach.step), stepName(coach.step))
+          : h("span", { class: "muted" }, "No coaching step yet"),
+    );
+    const alert = latestAlert(call);
+    parts.alert.hidden = !alert;
+    if (alert) {
+      parts.alert.dataset.level = alertLook(alert.level);
+      parts.alert.classList.toggle("is-acked", Boolean(alert.acked_by));
+      parts.alert.replaceChildren(alertShape(alert.level, 14), " ", alert.message, alert.acked_by ? " (acknowledged)" : "");
+    }
+    const heat = call.heat ? `heat ${Math.round(call.heat.value)} ${levelLabel(call.heat.level)}` : "no heat yet";
+    tile.setAttribute(
+      "aria-label",
+      `${call.agent || "Unassigned"}, ${heat}${alert ? `, alert: ${alert.message}` : ""}${call.ended ? ", ended" : ""}`,
+    );
+    this.clock(call.call, elapsed);
+  }
+
+  clock(id, elapsed) {
+    const entry = this.entries.get(id);
+    if (entry) setText(entry.parts.time, formatDuration(elapsed));
+  }
+
+  /** Put the tiles in the order of `calls` (hottest first), gliding them there on a small board. */
+  order(calls) {
+    const wanted = calls.map((call) => this.entries.get(call.call)).filter(Boolean);
+    const current = [...this.list.children];
+    this.empty.hidden = wanted.length > 0;
+    const fresh = new Set(wanted.filter((entry) => entry.fresh));
+    for (const entry of fresh) entry.fresh = false;
+    if (wanted.every((entry, i) => current[i] === entry.slot)) return;
+    // FLIP: remember where tiles were, move them, then glide them from there (unless the
+    // reader asked for less motion). Moving a node drops its focus, so keep it by hand.
+    const focused = document.activeElement;
+    const animate = wanted.length <= ANIMATE_UP_TO && !matchMedia("(prefers-reduced-motion: reduce)").matches;
+    const before = animate ? new Map(wanted.map((entry) => [entry, entry.slot.getBoundingClientRect()])) : null;
+    // Move only the tiles that are out of place: on a big floor most stay where they are.
+    let cursor = this.list.firstElementChild;
+    for (const entry of wanted) {
+      if (entry.slot === cursor) cursor = cursor.nextElementSibling;
+      else this.list.insertBefore(entry.slot, cursor);
+    }
+    if (focused && this.list.contains(focused) && document.activeElement !== focused) focused.focus({ preventScroll: true });
+    if (!animate) return;
+    for (const entry of wanted) {
+      if (fresh.has(entry)) continue; // a new tile has nowhere to glide from
+      const was = before.get(entry);
+      const now = entry.slot.getBoundingClientRect();
+      const dx = was.left - now.left;
+      const dy = was.top - now.top;
+      if (dx || dy) {
+        entry.slot.animate([{ transform: `translate(${dx}px, ${dy}px)` }, { transform: "none" }], { duration: 350, easing: "ease-out" });
+      }
+    }
+  }
+}
