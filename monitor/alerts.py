@@ -56,15 +56,26 @@ class AlertBoard:
         self.raised: list[AlertNote] = []
         self._last: dict[str, float] = {}
         self._seen: set[tuple[str, str]] = set()
+        self._topics: set[tuple[str, str]] = set()
 
     def raise_alert(
-        self, t: float, kind: str, evidence: tuple[str, ...] = (), detail: str = ""
+        self,
+        t: float,
+        kind: str,
+        evidence: tuple[str, ...] = (),
+        detail: str = "",
+        topics: tuple[str, ...] = (),
     ) -> list[AlertNote]:
-        """Raise `kind` unless it is cooling down or its evidence was shown already."""
+        """Raise `kind` unless it is cooling down or its evidence was shown already.
+
+        A topic not raised before (a lawyer after a manager) passes the cooldown: it is news.
+        """
         severity, cooldown = KINDS[kind]
         last = self._last.get(kind)
-        if last is not None and t - last < cooldown:
+        new_topics = {(kind, topic) for topic in topics} - self._topics
+        if last is not None and t - last < cooldown and not new_topics:
             return []
+        self._topics |= new_topics
         keys = {(kind, e) for e in evidence}
         if evidence and keys <= self._seen:
             return []

@@ -24,8 +24,6 @@ from monitor.sentiment import TurnScore, TurnScorer
 CATEGORY_HEAT = {"abuse": 12.0, "threat": 18.0, "escalation": 8.0, "repeat_contact": 6.0}
 #: Categories that raise an alert of the same name.
 ALERTING = ("abuse", "threat", "escalation", "repeat_contact")
-#: Cue categories that are not the caller's complaint, for the summary-back line.
-_NOT_COMPLAINTS = ("abuse", "threat", "slip", "sadness", "refusal")
 #: A tick emits heat only when it moved this much (or the level changed).
 TICK_HEAT_STEP = 3.0
 
@@ -78,13 +76,15 @@ class CallAnalysis:
         notes += self._timing(timing, turn.end)
         if caller:
             situation = _situation(score, timing)
+            problem_at, problems = _problem_at(turn.text, score)
             advice += self.coach.on_caller_turn(
                 turn.end,
                 turn.text,
                 score.score if score else 0.0,
-                _complaint_at(turn.text, score),
+                problem_at,
                 self.heat.level,
                 situation,
+                problems,
             )
         else:
             advice += self._agent_turn(turn, timing)
@@ -155,7 +155,8 @@ class CallAnalysis:
         for category in ALERTING:
             phrases = [c.phrase for c in score.cues if c.category == category]
             if phrases:
-                notes += self.alerts.raise_alert(t, category, (turn.text,), ", ".join(phrases))
+                topics = tuple(_topic(p) for p in phrases) if category in ("escalation", "threat") else ()
+                notes += self.alerts.raise_alert(t, category, (turn.text,), ", ".join(phrases), topics)
         return notes
 
     def _agent_turn(self, turn: Turn, timing: list[TimingCue]) -> list[Advice]:
@@ -252,22 +253,27 @@ def _situation(score: TurnScore | None, timing: list[TimingCue]) -> str:
     return "default"
 
 
-def _complaint_at(text: str, score: TurnScore | None) -> int | None:
-    """Index of the first complaint-like cue's word in the turn, for the summary-back line."""
-    if score is None or score.score >= -0.05:
-        return None
+#: Escalation words by what the caller asks for: a new topic is worth a new alert.
+_TOPICS = {
+    "manager": "manager", "supervisor": "manager", "charge": "manager", "senior": "manager",
+    "escalate": "manager", "cancel": "cancel", "cancelling": "cancel", "close": "cancel",
+    "switch": "cancel", "switching": "cancel", "elsewhere": "cancel", "lawyer": "legal",
+    "attorney": "legal", "solicitor": "legal", "sue": "legal", "legal": "legal", "claims": "legal",
+    "complaint": "complaint", "ombudsman": "complaint", "bureau": "complaint", "report": "complaint",
+}  # fmt: skip
+
+
+def _topic(phrase: str) -> str:
+    return next((_TOPICS[w] for w in phrase.split() if w in _TOPICS), phrase)
+
+
+def _problem_at(text: str, score: TurnScore | None) -> tuple[int | None, int]:
+    """Index of the turn's first word of a `problem` cue, and how many it has (summary-back line)."""
+    if score is None:
+        return None, 0
+    phrases = [c.phrase.split() for c in score.cues if c.category == "problem"]
+    if not phrases:
+        return None, 0
     words = tokens_of(text)
-    cues = sorted(
-        (
-            c
-            for c in score.cues
-            if c.valence < 0 and c.category not in _NOT_COMPLAINTS and "you" not in c.phrase
-        ),
-        key=lambda c: c.valence,
-    )
-    for cue in cues:
-        first = cue.phrase.split()
-        for i in range(len(words)):
-            if words[i : i + len(first)] == first:
-                return i
-    return None
+    starts = [i for p in phrases for i in range(len(words)) if words[i : i + len(p)] == p]
+    return (min(starts) if starts else None), len(phrases)

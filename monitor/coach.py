@@ -51,7 +51,7 @@ class Coach:
         self.caller_name: str | None = None
         self.prompts = 0
         self._complaint: list[str] = []
-        self._complaint_score = 0.0
+        self._complaint_cues = 0
         self._asked_name = False
         self._problem_raised = False
         self._owned = False
@@ -66,15 +66,26 @@ class Coach:
         return next((s for s in self.playbook.steps if self.done_at[s.letter] is None), None)
 
     def on_caller_turn(
-        self, t: float, text: str, score: float, complaint_at: int | None, level: str, situation: str
+        self,
+        t: float,
+        text: str,
+        score: float,
+        problem_at: int | None,
+        level: str,
+        situation: str,
+        problems: int = 1,
     ) -> list[Advice]:
-        """Note the caller's name and complaint words; suggest the next step if the call is warm."""
+        """Note the caller's name and problem words; suggest the next step if the call is warm.
+
+        `problem_at` is where the turn's first problem phrase starts; the summary-back line is
+        built around the turn with the most problem phrases (the first such, on a tie).
+        """
         words = tokens_of(text)
         self._capture_name(words)
-        self._problem_raised |= score < -0.05
-        if complaint_at is not None and score <= self._complaint_score:
-            self._complaint_score = score
-            self._complaint = _clause(words, complaint_at)
+        self._problem_raised |= score < -0.05 or problem_at is not None
+        if problem_at is not None and problems > self._complaint_cues:
+            self._complaint_cues = problems
+            self._complaint = _clause(words, problem_at)
         if situation == "abuse" and self._may_prompt(t, level, "!abuse"):
             return [self._advice(t, "!abuse", self.playbook.abuse_prompt, self.playbook.abuse_phrases)]
         return self.suggest(t, level, situation)

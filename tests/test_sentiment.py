@@ -32,14 +32,14 @@ def test_raw_sum_inverts_vader_normalisation() -> None:
 @pytest.mark.parametrize(
     ("text", "category"),
     [
-        ("nobody helped me", "complaint"),
+        ("nobody helped me", "problem"),
         ("this is the third time calling", "repeat_contact"),
-        ("its still not working", "complaint"),
-        ("i was on hold for an hour", "complaint"),
+        ("its still not working", "problem"),
+        ("i was on hold for an hour", "problem"),
         ("i want to speak to your manager", "escalation"),
         ("just cancel my account", "escalation"),
         ("i will get a lawyer", "escalation"),
-        ("you overcharged me", "complaint"),
+        ("you overcharged me", "problem"),
         ("you are an idiot", "abuse"),
     ],
 )
@@ -108,11 +108,11 @@ def test_bundled_lexicon_is_read_once() -> None:
 def test_custom_lexicon_file_adds_phrases(tmp_path: Path) -> None:
     """A team's own lexicon file is used instead of the bundled one."""
     data = json.loads(BUNDLED_LEXICON.read_text(encoding="utf-8"))
-    data["categories"]["complaint"]["entries"]["broadband is down"] = -3.0
+    data["categories"]["problem"]["entries"]["broadband is down"] = -3.0
     path = tmp_path / "lexicon.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     result = TurnScorer(Lexicon.from_file(path)).score("my broadband is down")
-    assert "complaint: broadband is down" in [c.label() for c in result.cues]
+    assert "problem: broadband is down" in [c.label() for c in result.cues]
     assert result.score < -0.5
 
 

@@ -1,0 +1,101 @@
+"""CallAnalysis, the interface the live pipeline drives: turns, ticks, speech signals, summary."""
+
+from __future__ import annotations
+
+from monitor.analysis import CallAnalysis
+from monitor.events import Alert, Coach, Heat, Turn
+
+
+def turn(speaker: str, text: str, start: float, end: float, **extra: object) -> Turn:
+    return Turn(call="live", t=end, speaker=speaker, text=text, start=start, end=end, **extra)  # type: ignore[arg-type]
+
+
+def test_on_turn_returns_the_enriched_turn_first() -> None:
+    """A caller turn comes back first with raw VADER and heatmon's score, then what it caused."""
+    analysis = CallAnalysis("live")
+    events = analysis.on_turn(turn("caller", "nobody helped me and it is still not working", 1.0, 4.0))
+    first = events[0]
+    assert isinstance(first, Turn) and first.sentiment is not None
+    assert first.sentiment["compound"] == 0.0 and first.sentiment["score"] < -0.3
+    assert isinstance(events[1], Heat) and "problem: still not working" in events[1].reasons
+
+
+def test_agent_turn_is_not_scored() -> None:
+    """Agent turns come back without sentiment even if the pipeline sent one."""
+    analysis = CallAnalysis("live")
+    events = analysis.on_turn(turn("agent", "i hate this", 0.0, 1.0, sentiment={"compound": -0.6}))
+    assert isinstance(events[0], Turn) and events[0].sentiment is None
+
+
+def test_loud_fast_caller_heats_more_than_the_same_words_calmly() -> None:
+    """Loudness and speech rate above the caller's own baseline add heat, with reasons."""
+
+    def heat_after(loudness: float, rate: float) -> tuple[float, tuple[str, ...]]:
+        analysis = CallAnalysis("live")
+        for i in range(3):
+            analysis.on_turn(
+                turn(
+                    "caller",
+                    "i would like to check my bill",
+                    i * 5.0,
+                    i * 5.0 + 3,
+                    loudness_db=-30.0,
+                    rate_wps=2.5,
+                )
+            )
+        events = analysis.on_turn(
+            turn("caller", "why is it so high", 20.0, 22.0, loudness_db=loudness, rate_wps=rate)
+        )
+        reasons = tuple(r for e in events if isinstance(e, Heat) for r in e.reasons)
+        return analysis.heat.value, reasons
+
+    calm_value, _ = heat_after(-30.0, 2.5)
+    loud_value, reasons = heat_after(-18.0, 4.0)
+    assert loud_value > calm_value
+    assert any("louder than usual (+12 dB)" in r for r in reasons)
+    assert any("speaking fast" in r for r in reasons)
+
+
+def test_talk_over_from_turn_times_alone() -> None:
+    """Overlapping turn times are talk-over: an alert quoting the caller, and H not counted."""
+    analysis = CallAnalysis("live")
+    analysis.on_turn(turn("caller", "the engineer never came and i waited all day", 0.0, 6.0))
+    events = analysis.on_turn(turn("agent", "i see well our policy is", 4.0, 7.0))
+    alert = next(e for e in events if isinstance(e, Alert))
+    assert alert.kind == "talk_over" and alert.evidence == ("the engineer never came and i waited all day",)
+    assert analysis.summary()["steps_done"]["H"] is False
+
+
+def test_dead_air_from_ticks_and_speech_signal() -> None:
+    """Silence on a live call becomes a dead_air alert once; speech (on_speech) prevents it."""
+    analysis = CallAnalysis("live")
+    analysis.on_turn(turn("caller", "my bill is wrong", 0.0, 2.0))
+    quiet = [e for t in range(3, 20) for e in analysis.on_tick(float(t))]
+    assert [e.kind for e in quiet if isinstance(e, Alert)] == ["dead_air"]
+    busy = CallAnalysis("live")
+    busy.on_turn(turn("caller", "my bill is wrong", 0.0, 2.0))
+    busy.on_speech("caller", 3.0, True)
+    assert not [e for t in range(3, 20) for e in busy.on_tick(float(t)) if isinstance(e, Alert)]
+
+
+def test_long_monologue_prompts_hear_them_out_on_a_warm_call() -> None:
+    """A caller venting for over 30 s on a heated call gets the agent an H prompt."""
+    analysis = CallAnalysis("live")
+    analysis.on_turn(
+        turn("caller", "this is unacceptable you people are useless i am sick and tired", 0.0, 5.0)
+    )
+    analysis.on_speech("caller", 6.0, True)
+    events = [e for t in range(7, 45) for e in analysis.on_tick(float(t))]
+    coach = [e for e in events if isinstance(e, Coach)]
+    assert coach and coach[0].step == "H"
+
+
+def test_summary_has_peak_steps_and_alerts() -> None:
+    """summary() gives peak heat, steps done with times, alerts and counts for call_ended."""
+    analysis = CallAnalysis("live")
+    analysis.on_turn(turn("caller", "i want to speak to your manager this is ridiculous", 0.0, 4.0))
+    analysis.on_turn(turn("agent", "i understand that must be frustrating", 4.5, 6.0))
+    summary = analysis.summary()
+    assert summary["peak_heat"] > 0 and summary["alerts"][0]["kind"] == "escalation"
+    assert summary["steps_done"]["E"] is True and summary["steps_done_at"]["E"] == 6.0
+    assert summary["caller_turns"] == 1 and summary["agent_turns"] == 1
