@@ -32,7 +32,7 @@ from monitor.models import (
 )
 from monitor.models import resolve as resolve_module
 from monitor.models.download import DownloadInterrupted, part_path
-from monitor.models.overlay import edit_model_conf
+from monitor.models.overlay import conf_endpointing, edit_model_conf
 from monitor.models.progress import ProgressBar, format_progress
 
 STOCK_CONF = """--min-active=200
@@ -684,10 +684,14 @@ def test_endpointing_rejects_nonsense_values() -> None:
         Endpointing(rule3=0.0)
 
 
-def test_no_endpointing_means_the_model_itself(tmp_path: Path) -> None:
-    """`endpointing_overlay(model, None)` is the model directory unchanged (stock rules)."""
+def test_no_endpointing_or_the_models_own_rules_mean_the_model_itself(tmp_path: Path) -> None:
+    """None, or the rules model.conf already has (stock), need no overlay: the model dir is returned."""
     model = make_fake_model(tmp_path / "m")
-    assert endpointing_overlay(model, None) == model
+    assert endpointing_overlay(model, None, cache_dir=tmp_path / "cache") == model
+    assert conf_endpointing(STOCK_CONF) == STOCK_ENDPOINTING
+    assert endpointing_overlay(model, STOCK_ENDPOINTING, cache_dir=tmp_path / "cache") == model
+    assert not (tmp_path / "cache").exists()
+    assert conf_endpointing("--beam=10.0\n--endpoint.rule2.min-trailing-silence=0.5\n") is None
 
 
 def snapshot(tree: Path) -> dict[str, tuple[bytes, int]]:
@@ -708,7 +712,7 @@ def test_overlay_links_the_model_and_edits_only_its_copy_of_model_conf(tmp_path:
     assert overlay.parent == tmp_path / "cache" and overlay.name.startswith("vosk-model-x-")
     assert (overlay / "am").is_symlink() and (overlay / "am").resolve() == (model / "am").resolve()
     assert not (overlay / "conf").is_symlink() and (overlay / "conf" / "mfcc.conf").is_symlink()
-    assert "rule2.min-trailing-silence=0.2" in (overlay / "conf" / "model.conf").read_text()
+    assert "rule2.min-trailing-silence=0.15" in (overlay / "conf" / "model.conf").read_text()
     assert snapshot(model) == before
 
 
@@ -780,7 +784,7 @@ def test_overlay_without_symlinks_falls_back_to_hard_links_and_copies(
     check_model_dir(overlay)
     assert (overlay / "am" / "final.mdl").stat().st_ino == (model / "am" / "final.mdl").stat().st_ino
     assert (overlay / "conf" / "mfcc.conf").read_text() == "--sample-frequency=16000\n"
-    assert "rule2.min-trailing-silence=0.2" in (overlay / "conf" / "model.conf").read_text()
+    assert "rule2.min-trailing-silence=0.15" in (overlay / "conf" / "model.conf").read_text()
     assert snapshot(model) == before
 
 

@@ -32,10 +32,17 @@ class Endpointing:
     rule2 fires when the decoder sits in a final state with a good cost (a sentence the language
     model finds complete), rule3 when the cost is merely plausible, rule4 whatever the cost.
     Stock Vosk models use 0.5 / 1.0 / 2.0.
+
+    The defaults were measured (bench/endpointing.py and a second espeak-ng set with pink noise,
+    Korean model): the silence Kaldi counts starts some 0.3-0.5 s after a word's end, so only a
+    short, language-model-gated rule2 brings the median turn latency to about 0.65-0.7 s (stock:
+    about 1.0 s). Pauses inside a sentence (300-500 ms) are not cut unless the words before the
+    pause already form a complete sentence; rule3 below 0.6 s began to cut those too, and rule4
+    at 1.0 s ends a turn after a second of silence whatever the decoder thinks.
     """
 
-    rule2: float = 0.2
-    rule3: float = 0.5
+    rule2: float = 0.15
+    rule3: float = 0.6
     rule4: float = 1.0
 
     def __post_init__(self) -> None:
@@ -71,6 +78,19 @@ def edit_model_conf(text: str, endpointing: Endpointing) -> str:
     return "\n".join(lines) + "\n"
 
 
+def conf_endpointing(text: str) -> Endpointing | None:
+    """The endpointing rules `model.conf` sets, or None if it leaves any of them to Kaldi's defaults."""
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        match = re.match(r"^\s*--endpoint\.(rule[234])\.min-trailing-silence\s*=\s*([0-9.]+)\s*$", line)
+        if match:
+            found[match.group(1)] = float(match.group(2))
+    try:
+        return Endpointing(**found) if len(found) == 3 else None
+    except ValueError:
+        return None
+
+
 def overlays_dir() -> Path:
     """Where overlays are cached: `$HEATMON_CACHE`, else `$XDG_CACHE_HOME/heatmon`, under `model-overlays`."""
     explicit = os.environ.get("HEATMON_CACHE")
@@ -83,15 +103,18 @@ def overlays_dir() -> Path:
 def endpointing_overlay(
     model_dir: Path, endpointing: Endpointing | None, *, cache_dir: Path | None = None
 ) -> Path:
-    """The model directory to load: `model_dir` itself for None, else its cached overlay with
-    `endpointing`'s rules (built on first use; safe when several processes build it at once).
-    If the overlay cannot be built here (no links possible), warns and returns `model_dir`.
+    """The model directory to load with `endpointing`'s rules: `model_dir` itself for None or for
+    the rules it already has, else its cached overlay (built on first use; safe when several
+    processes build it at once). If no overlay can be built here (no links possible), warns and
+    returns `model_dir`.
     """
     if endpointing is None:
         return model_dir
     check_model_dir(model_dir)
     source = model_dir.resolve()
     conf_text = (source / "conf" / "model.conf").read_text(encoding="utf-8", errors="replace")
+    if conf_endpointing(conf_text) == endpointing:
+        return model_dir  # the model already has these rules (say, STOCK_ENDPOINTING on a stock model)
     wanted_conf = edit_model_conf(conf_text, endpointing)
     root = cache_dir or overlays_dir()
     target = root / _overlay_name(source, wanted_conf)
