@@ -577,6 +577,10 @@ def test_shared_modules_pure_logic(open_page: Any) -> None:
         book.heat({call: 'c', t: 5, value: 95, level: 'boiling', trend: 0}, 1000);
         book.callEnded({call: 'c', t: 9, duration: 9}, 2000);
         const marked = transcript.markEvidence('he said (a+b) twice: (a+b)', ['"(a+b)"']);
+        const reloaded = new calls.CallBook();
+        reloaded.load({calls: [{call: 's', t: 9, sentiments: [[4, -0.4], [9, 0.1]],
+            turns: [{speaker: 'caller', t: 4, sentiment: {compound: -0.4, score: -0.9}}]}],
+            alerts: [{call: 'gone', id: 'a1'}]}, 0);
         return {
             token: hub.tokenFromHash('#token=abc%2Bdef&x=1'),
             noToken: hub.tokenFromHash(''),
@@ -593,6 +597,8 @@ def test_shared_modules_pure_logic(open_page: Any) -> None:
             words: [-0.8, -0.2, 0, 0.3, 0.9].map(spark.sentimentWord),
             trend: [gauge.trendText(12.4), gauge.trendText(-3), gauge.trendText(0.1)],
             marks: marked.filter(part => typeof part !== 'string').map(el => el.textContent),
+            reloadedSentiments: reloaded.get('s').sentiments,
+            reloadedCalls: [...reloaded.calls.keys()],
         };
     }"""
     )
@@ -609,6 +615,8 @@ def test_shared_modules_pure_logic(open_page: Any) -> None:
     assert result["words"] == ["very negative", "negative", "neutral", "positive", "very positive"]
     assert result["trend"] == ["↑ +12/min", "↓ −3/min", "steady"]
     assert result["marks"] == ["(a+b)", "(a+b)"]
+    assert result["reloadedSentiments"] == [[4, -0.9], [9, 0.1]]
+    assert result["reloadedCalls"] == ["s"]  # an alert of a call no longer on the floor makes no tile
 
 
 def test_alert_severities_read_by_word_and_shape_and_the_agent_sees_the_call_end(

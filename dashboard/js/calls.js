@@ -14,6 +14,19 @@ export function turnScore(turn) {
   return typeof sentiment.compound === "number" ? sentiment.compound : null;
 }
 
+/**
+ * The snapshot's sentiment series, with each point the hub has the turn for re-read as the
+ * turn's score (the hub keeps `compound`), so a reload draws what the live page drew.
+ */
+function scoredSentiments(state) {
+  const scores = new Map();
+  for (const turn of state.turns || []) {
+    const score = turn.speaker === "caller" ? turnScore(turn) : null;
+    if (score !== null) scores.set(turn.t, score);
+  }
+  return (state.sentiments || []).map(([t, value]) => [t, scores.has(t) ? scores.get(t) : value]);
+}
+
 function emptyCall(id) {
   return {
     call: id,
@@ -55,7 +68,7 @@ export class CallBook {
       const call = Object.assign(emptyCall(state.call), state, {
         partials: Object.assign({ caller: "", agent: "" }, state.partials || {}),
         turns: [...(state.turns || [])],
-        sentiments: [...(state.sentiments || [])],
+        sentiments: scoredSentiments(state),
         heat_history: [...(state.heat_history || [])],
         alerts: (state.alerts || []).map((alert) => ({ ...alert, call: state.call })),
         messages: [...(state.messages || [])],
