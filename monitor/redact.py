@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 #: Runs shorter than this stay readable. Six digits keeps times, years, zip codes and the
@@ -80,8 +81,59 @@ def redact_text(text: str, min_digits: int = MIN_DIGITS) -> str:
     """The text with each long digit run replaced by a label; other text as it was."""
     matches = list(_TOKEN.finditer(text))
     runs = digit_runs([m.group() for m in matches], min_digits)
+    return _mask_typed(_replace_runs(text, matches, runs), min_digits)
+
+
+@dataclass(frozen=True, slots=True)
+class Continued:
+    """A turn redacted as a possible continuation of a number its speaker began before."""
+
+    text: str  # this turn's text, redacted
+    masked_head: int  # how many of its first words belong to the continued number (masked)
+    previous_text: str | None  # the previous turn's text with its trailing number masked, if that is new
+    masked_tail: int  # how many of the previous turn's last words that masks
+    carry: int  # digits of the number this turn ends with (with the ones before it), 0 if none
+
+
+def redact_continuing(
+    text: str, previous_text: str = "", carry: int = 0, min_digits: int = MIN_DIGITS
+) -> Continued:
+    """Redact a turn that may go on with the number the same party's previous turn ended in.
+
+    Callers read card numbers in groups ("four five three two" ... "eight one seven seven")
+    and a recogniser often makes each group its own turn, too short to mask alone. `carry`
+    is the digit count of the number the previous turn ended with (`Continued.carry` of
+    that turn); when this turn starts with digits and the two together reach `min_digits`,
+    both ends are masked. Pure: the caller keeps the carry and stores the texts.
+    """
+    matches = list(_TOKEN.finditer(text))
+    tokens = [m.group() for m in matches]
+    runs = digit_runs(tokens, 1)
+    lead = runs[0] if runs and all(_bare(t) in FILLERS for t in tokens[: runs[0][0]]) else None
+    head = lead is not None and carry > 0 and carry + lead[2] >= min_digits
+    masked_text, previous, tail = text, None, 0
+    if head and lead is not None:
+        masked_text = _replace_runs(text, matches, [lead])
+        prev_matches = list(_TOKEN.finditer(previous_text))
+        prev_runs = digit_runs([m.group() for m in prev_matches], 1)
+        if prev_runs and _only_fillers_after(prev_matches, prev_runs[-1][1]):
+            previous = _replace_runs(previous_text, prev_matches, [prev_runs[-1]])
+            tail = len(prev_matches) - prev_runs[-1][0]
+    out_carry = 0
+    if runs and _only_fillers_after(matches, runs[-1][1]):
+        out_carry = runs[-1][2] + (carry if lead is not None and runs[-1] == lead else 0)
+    return Continued(
+        redact_text(masked_text, min_digits), lead[1] if head and lead else 0, previous, tail, out_carry
+    )
+
+
+def _only_fillers_after(matches: Sequence[re.Match[str]], end: int) -> bool:
+    return all(_bare(m.group()) in FILLERS for m in matches[end:])
+
+
+def _replace_runs(text: str, matches: Sequence[re.Match[str]], runs: Sequence[tuple[int, int, int]]) -> str:
     if not runs:
-        return _mask_typed(text, min_digits)
+        return text
     out: list[str] = []
     pos = 0
     for first, end, count in runs:
@@ -92,7 +144,7 @@ def redact_text(text: str, min_digits: int = MIN_DIGITS) -> str:
         out.append(last[len(last.rstrip(_EDGE_PUNCT)) :])
         pos = matches[end - 1].end()
     out.append(text[pos:])
-    return _mask_typed("".join(out), min_digits)
+    return "".join(out)
 
 
 def _mask_typed(text: str, min_digits: int) -> str:
@@ -115,6 +167,11 @@ def redact_words(words: Sequence[Mapping[str, Any]], min_digits: int = MIN_DIGIT
         for index in range(first, end):
             out[index]["word"] = "*"
     return out
+
+
+def mask_word_span(words: Sequence[Mapping[str, Any]], first: int, end: int) -> list[dict[str, Any]]:
+    """A copy of a word list with the words in [first, end) replaced by `*`."""
+    return [dict(w, word="*") if first <= i < end else dict(w) for i, w in enumerate(words)]
 
 
 def redact_event(event: Mapping[str, Any], min_digits: int = MIN_DIGITS) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from monitor import __version__
 from monitor.redact import redact_event
 from monitor.report_svg import heat_chart, sentiment_colour, sentiment_tint
 from monitor.review import clock, summarize
+from monitor.store_redact import TurnRedactor
 from monitor.store_schema import iso_to_ts
 
 EXPORT_FORMAT = "heatmon-call"
@@ -22,9 +23,20 @@ EXPORT_VERSION = 1
 
 
 def redacted_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
-    """The detail with every spoken text masked (for a store written without `--redact`)."""
+    """The detail with every spoken text masked (for a store written without redaction),
+    numbers read across several turns included, the same way the store masks them."""
     out = dict(detail)
-    for key in ("turns", "alerts", "messages"):
+    redactor = TurnRedactor()
+    turns: list[dict[str, Any]] = []
+    position: dict[tuple[str, float], int] = {}
+    for turn in detail.get("turns", ()):
+        masked, fixed_previous = redactor.event(0, turn)
+        if fixed_previous is not None:
+            turns[position[(fixed_previous["speaker"], fixed_previous["start"])]] = fixed_previous
+        position[(masked["speaker"], masked["start"])] = len(turns)
+        turns.append(masked)
+    out["turns"] = turns
+    for key in ("alerts", "messages"):
         out[key] = [redact_event(e) for e in detail.get(key, ())]
     return out
 

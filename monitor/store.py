@@ -1,12 +1,17 @@
 """The call store: every call, turn, heat change, alert, acknowledgement, coach step and
 supervisor message in one SQLite file (`<data>/heatmon.sqlite3`), and the hub's sink into it.
 
-Durability: WAL journal with `synchronous=FULL`. In WAL mode `NORMAL` already survives a
-`kill -9` (a commit's pages are in the OS cache before `commit()` returns), but a power
-cut or kernel crash may take the last commits with it, and the hub tells a publisher
-"stored" when `StoreSink.write` returns. `FULL` fsyncs the WAL at every commit, so an
-acknowledged event survives the machine going down too; group commit (many `write`
-calls, one transaction, one fsync) is what makes that affordable.
+Durability: WAL journal, `synchronous=NORMAL` by default. The promise is that a `kill -9`
+of the hub loses nothing `StoreSink.write` has returned for (the hub acknowledges a
+publisher's batch only then). In WAL mode a commit has written its frames to the WAL file
+before it returns, so they are in the operating system's cache and survive the process
+being killed at any instant; `NORMAL` gives exactly that and fsyncs only at checkpoints.
+What it does not survive is a power cut or kernel crash, which can take the commits made
+since the last checkpoint with it (the database itself stays consistent).
+`power_safe=True` selects `synchronous=FULL` (an fsync of the WAL at every commit) for a
+floor that wants acknowledged events to outlive the machine; group commit (many `write`
+calls, one transaction, one fsync) keeps that affordable; `bench/store_throughput.py`
+measures both.
 
 Calls are rows with their own key (`pk`), because call ids need not be unique over months
 (a demo run twice, a PBX that reuses ids): a `call_started` with a new `started_at` for a
@@ -24,9 +29,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from monitor.redact import redact_event
 from monitor.store_queries import CallFilter, CallRow, call_detail, list_calls, resolve_call
-from monitor.store_rows import INSERTS, TABLE_COLUMNS, RowBatch, dumps
+from monitor.store_redact import TurnRedactor
+from monitor.store_rows import INSERTS, ROW_BUILDERS, TABLE_COLUMNS, RowBatch, dumps
 from monitor.store_schema import StoreError, iso_to_ts, migrate
 
 __all__ = ["DB_NAME", "CallFilter", "CallRow", "Store", "StoreError", "StoreSink", "db_path"]
@@ -48,10 +53,15 @@ class Store:
         self.path = path
         # call id -> (pk, started_at) of its newest row; cleared whenever a transaction fails
         self._calls: dict[str, tuple[int, str | None]] = {}
+        self._redactor = TurnRedactor()
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = True, check_same_thread: bool = True) -> Store:
-        """Open (and with `create`, make) the store at `path`, migrated to the newest schema."""
+    def open(
+        cls, path: Path, *, create: bool = True, check_same_thread: bool = True, power_safe: bool = False
+    ) -> Store:
+        """Open (and with `create`, make) the store at `path`, migrated to the newest schema.
+
+        `power_safe` fsyncs every commit (`synchronous=FULL`); see the module's docstring."""
         if not create and not path.is_file():
             raise StoreError(
                 f"no call store at {path}; the hub creates it on first start (or pass --data DIR)"
@@ -64,7 +74,7 @@ class Store:
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA synchronous = {'FULL' if power_safe else 'NORMAL'}")
             migrate(conn)
         except sqlite3.DatabaseError as err:
             conn.close()
@@ -86,37 +96,58 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         try:
             batch = RowBatch()
+            sorters = batch.sorters
+            calls = self._calls
             for event in events:
                 call = event.get("call")
                 if not isinstance(call, str) or not call:
                     continue
-                if redact:
-                    event = redact_event(event)
                 kind = event.get("type")
-                pk = self._start_call(call, event) if kind == "call_started" else self._call_pk(call)
-                if kind == "call_ended":
-                    conn.execute(
-                        "UPDATE calls SET ended = 1, duration = ?, summary = ? WHERE pk = ?",
-                        (event.get("duration"), dumps(event.get("summary")), pk),
-                    )
-                batch.add(pk, event)
+                if kind == "call_started":
+                    pk = self._start_call(call, event)
+                else:
+                    known = calls.get(call)
+                    pk = known[0] if known is not None else self._call_pk(call)
+                    if kind == "call_ended":
+                        conn.execute(
+                            "UPDATE calls SET ended = 1, duration = ?, summary = ? WHERE pk = ?",
+                            (event.get("duration"), dumps(event.get("summary")), pk),
+                        )
+                if redact:
+                    event, fixed_previous = self._redactor.event(pk, event)
+                    if fixed_previous is not None:
+                        self._restore_turn(batch, pk, fixed_previous)
+                sorter = sorters.get(kind)  # type: ignore[arg-type]
+                if sorter is not None:
+                    sorter[0](sorter[1](pk, event))
             for table, rows in batch.rows.items():
                 if rows:
                     conn.executemany(INSERTS[table], rows)
+            # SQLite finds the peak in the (call_pk, t, value) index faster than Python per event.
             conn.executemany(
-                "UPDATE calls SET peak_heat = max(coalesce(peak_heat, ?), ?) WHERE pk = ?",
-                [(v, v, pk) for pk, v in batch.peak_heat.items()],
-            )
-            conn.executemany(
-                "UPDATE calls SET last_t = max(last_t, ?) WHERE pk = ?",
-                [(t, pk) for pk, t in batch.last_t.items()],
+                "UPDATE calls SET peak_heat = (SELECT max(value) FROM heat WHERE call_pk = ?1) WHERE pk = ?1",
+                [(pk,) for pk in batch.heated_calls()],
             )
             conn.execute("COMMIT")
         except BaseException:
             self._calls.clear()
+            self._redactor.forget()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def _restore_turn(self, batch: RowBatch, pk: int, event: Mapping[str, Any]) -> None:
+        """Store a turn again with new text: in this batch if it is still there, else in the table."""
+        row = ROW_BUILDERS["turn"][1](pk, event)  # (pk, seq, t, speaker, text, start_t, end_t, ..., extra)
+        turns = batch.rows["turns"]
+        for index in range(len(turns) - 1, -1, -1):
+            if turns[index][0] == pk and turns[index][3] == row[3] and turns[index][5] == row[5]:
+                turns[index] = row
+                return
+        self.conn.execute(
+            "UPDATE turns SET text = ?, extra = ? WHERE call_pk = ? AND speaker = ? AND start_t = ?",
+            (row[4], row[9], pk, row[3], row[5]),
+        )
 
     def _newest(self, call: str) -> tuple[int, str | None] | None:
         if call not in self._calls:
@@ -203,9 +234,9 @@ class StoreSink:
     (group commit): one fsync for many publishers' batches.
     """
 
-    def __init__(self, path: Path, *, redact: bool = False) -> None:
+    def __init__(self, path: Path, *, redact: bool = False, power_safe: bool = False) -> None:
         # Opened here, not in the thread, so a bad path fails at start-up with a clear error.
-        self._store = Store.open(path, check_same_thread=False)
+        self._store = Store.open(path, check_same_thread=False, power_safe=power_safe)
         self._redact = redact
         self._wake = threading.Condition()
         self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[None], asyncio.AbstractEventLoop]] = []
@@ -254,10 +285,14 @@ class StoreSink:
         except Exception:
             # One bad batch must not fail its neighbours: retry each on its own.
             outcomes = [self._write_alone(events) for events, _, _ in group]
+        # One wake-up per event loop, not per waiter: each wake-up is a syscall on its self-pipe.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
         for (_, done, loop), error in zip(group, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((done, error))
+        for loop, settled in by_loop.items():
             # RuntimeError: that writer's event loop is gone, so nobody is waiting any more.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, done, error)
+                loop.call_soon_threadsafe(_settle, settled)
 
     def _write_alone(self, events: list[dict[str, Any]]) -> BaseException | None:
         try:
@@ -270,10 +305,11 @@ class StoreSink:
         return None
 
 
-def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
-    if done.done():
-        return  # the writer was cancelled; the events are stored all the same
-    if error is None:
-        done.set_result(None)
-    else:
-        done.set_exception(error)
+def _settle(settled: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    for done, error in settled:
+        if done.done():
+            continue  # that writer was cancelled; its events are stored all the same
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)

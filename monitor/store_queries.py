@@ -127,8 +127,9 @@ def resolve_call(conn: sqlite3.Connection, ref: str) -> int:
 def call_detail(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
     """One call for a review: its facts and every stored event, each list in time order."""
     c = conn.execute(
-        "SELECT id, agent, caller_name, source, started_at, ended, duration, summary, last_t, peak_heat"
-        " FROM calls WHERE pk = ?",
+        "SELECT id, agent, caller_name, source, started_at, ended, duration, summary,"
+        " max(coalesce((SELECT max(end_t) FROM turns WHERE call_pk = ?1), 0),"
+        " coalesce((SELECT max(t) FROM heat WHERE call_pk = ?1), 0)), peak_heat FROM calls WHERE pk = ?1",
         (pk,),
     ).fetchone()
     if c is None:

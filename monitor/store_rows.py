@@ -7,7 +7,7 @@ rows with one `executemany`; that is what keeps the store near SQLite's raw inse
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,73 +28,113 @@ INSERTS: dict[str, str] = {
 _TURN_KEYS = frozenset({"type", "call", "t", "seq", "speaker", "text", "start", "end", "sentiment"})
 
 
+# One encoder for every row: `json.dumps` with arguments builds a new encoder per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+# Reasons, phrases and evidence repeat all the time; their JSON is worth remembering.
+_LIST_JSON: dict[tuple[Any, ...], str] = {}
+
+
 def dumps(value: Any) -> str | None:
     """Compact JSON for a JSON column; None stays NULL."""
-    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return None if value is None else _ENCODE(value)
 
 
-def child_row(event: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
-    """(table, values after call_pk) for an event stored as a child row; None for other events."""
-    kind = event.get("type")
-    seq = event.get("seq")
-    t = float(event.get("t") or 0.0)
-    if kind == "turn":
-        sentiment = event.get("sentiment")
-        compound = sentiment.get("compound") if isinstance(sentiment, Mapping) else None
-        extra = {k: v for k, v in event.items() if k not in _TURN_KEYS}
-        start = float(event.get("start", t))
-        end = float(event.get("end", t))
-        text = event.get("text", "")
-        speaker = event.get("speaker", "caller")
-        return "turns", (seq, t, speaker, text, start, end, compound, dumps(sentiment), dumps(extra or None))
-    if kind == "heat":
-        reasons = dumps(list(event.get("reasons") or ()))
-        return "heat", (
-            seq,
-            t,
-            float(event.get("value", 0.0)),
-            event.get("level", ""),
-            event.get("trend"),
-            reasons,
-        )
-    if kind == "alert":
-        evidence = dumps(list(event.get("evidence") or ()))
-        head = (seq, t, str(event.get("id", "")), event.get("kind", ""))
-        return "alerts", (*head, event.get("level"), event.get("message"), evidence)
-    if kind == "alert_ack":
-        return "acks", (seq, str(event.get("id", "")), event.get("by"), event.get("at"))
-    if kind == "coach":
-        phrases = dumps(list(event.get("phrases") or ()))
-        return "coach", (
-            seq,
-            t,
-            event.get("step", ""),
-            event.get("prompt"),
-            phrases,
-            dumps(event.get("done")),
-        )
-    if kind == "supervisor_message":
-        return "messages", (seq, event.get("from"), event.get("text", ""), event.get("at"))
-    return None
+def list_json(value: Any) -> str:
+    """JSON of a list of strings (reasons, phrases, evidence), remembered for the next time."""
+    if not value:
+        return "[]"
+    key = tuple(value)
+    try:
+        return _LIST_JSON[key]
+    except KeyError:
+        if len(_LIST_JSON) > 4096:
+            _LIST_JSON.clear()
+        encoded = _LIST_JSON[key] = _ENCODE(list(value))
+        return encoded
+    except TypeError:  # not hashable: a list of something else than strings
+        return _ENCODE(list(value))
+
+
+# Row builders. Numbers go in as they come: the columns' REAL affinity makes SQLite store
+# them as floats, which is cheaper than float() per value here (this is the store's hot path).
+
+
+def _turn(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
+    t = e.get("t", 0.0)
+    sentiment = e.get("sentiment")
+    others = e.keys() - _TURN_KEYS
+    extra = _ENCODE({k: e[k] for k in others}) if others else None
+    if sentiment is None:
+        compound = encoded = None
+    else:
+        compound, encoded = sentiment.get("compound"), _ENCODE(sentiment)
+    start, end, text = e.get("start", t), e.get("end", t), e.get("text", "")
+    return (pk, e.get("seq"), t, e.get("speaker", "caller"), text, start, end, compound, encoded, extra)
+
+
+def _heat(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
+    reasons = list_json(e.get("reasons"))
+    return (
+        pk,
+        e.get("seq"),
+        e.get("t", 0.0),
+        e.get("value", 0.0),
+        e.get("level", ""),
+        e.get("trend"),
+        reasons,
+    )
+
+
+def _alert(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
+    head = (pk, e.get("seq"), e.get("t", 0.0), str(e.get("id", "")), e.get("kind", ""))
+    return (*head, e.get("level"), e.get("message"), list_json(e.get("evidence")))
+
+
+def _ack(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (pk, e.get("seq"), str(e.get("id", "")), e.get("by"), e.get("at"))
+
+
+def _coach(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
+    head = (pk, e.get("seq"), e.get("t", 0.0), e.get("step", ""), e.get("prompt"))
+    return (*head, list_json(e.get("phrases")), dumps(e.get("done")))
+
+
+def _message(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (pk, e.get("seq"), e.get("from"), e.get("text", ""), e.get("at"))
+
+
+RowBuilder = Callable[[int, Mapping[str, Any]], tuple[Any, ...]]
+
+#: Event type -> (table, row builder). Other types (partial, call_started, ...) make no child row.
+ROW_BUILDERS: dict[str, tuple[str, RowBuilder]] = {
+    "turn": ("turns", _turn),
+    "heat": ("heat", _heat),
+    "alert": ("alerts", _alert),
+    "alert_ack": ("acks", _ack),
+    "coach": ("coach", _coach),
+    "supervisor_message": ("messages", _message),
+}
 
 
 @dataclass(slots=True)
 class RowBatch:
-    """One transaction's worth of events, sorted into what each table and call needs."""
+    """One transaction's rows, per table. `sorters` maps an event type straight to the list
+    append and the builder, so the write loop does one dict lookup per event."""
 
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {t: [] for t in TABLE_COLUMNS})
-    peak_heat: dict[int, float] = field(default_factory=dict)
-    last_t: dict[int, float] = field(default_factory=dict)
+    sorters: dict[str, tuple[Callable[[tuple[Any, ...]], None], RowBuilder]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sorters = {
+            kind: (self.rows[table].append, build) for kind, (table, build) in ROW_BUILDERS.items()
+        }
 
     def add(self, call_pk: int, event: Mapping[str, Any]) -> None:
-        """Sort one event of a known call into the batch."""
-        found = child_row(event)
-        if found is not None:
-            table, values = found
-            self.rows[table].append((call_pk, *values))
-        t = event.get("t")
-        if isinstance(t, (int, float)):
-            self.last_t[call_pk] = max(self.last_t.get(call_pk, 0.0), float(t))
-        if event.get("type") == "heat":
-            value = float(event.get("value", 0.0))
-            self.peak_heat[call_pk] = max(self.peak_heat.get(call_pk, value), value)
+        """Sort one event of a known call into the batch (the write loop inlines this)."""
+        entry = self.sorters.get(event.get("type"))  # type: ignore[arg-type]
+        if entry is not None:
+            entry[0](entry[1](call_pk, event))
+
+    def heated_calls(self) -> set[int]:
+        """The calls whose peak heat may have changed."""
+        return {row[0] for row in self.rows["heat"]}

@@ -31,8 +31,7 @@ CREATE TABLE calls (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     ended INTEGER NOT NULL DEFAULT 0,
     duration REAL,
-    summary TEXT,
-    last_t REAL NOT NULL DEFAULT 0
+    summary TEXT
 );
 CREATE INDEX calls_by_id ON calls (id);
 CREATE INDEX calls_by_agent ON calls (agent);

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.redact import MIN_DIGITS, UNITS, digit_runs, redact_event, redact_text, redact_words
+from monitor.redact import (
+    MIN_DIGITS,
+    UNITS,
+    digit_runs,
+    redact_continuing,
+    redact_event,
+    redact_text,
+    redact_words,
+)
 
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -136,3 +144,16 @@ def test_units_and_runs_agree() -> None:
     tokens = ["so", "it's", "double", "five", "five", "two", "one", "oh", "nine", "and"]
     assert digit_runs(tokens) == [(2, 9, 7)]
     assert UNITS["oh"] == "0"
+
+
+def test_a_number_read_over_several_turns_is_masked_in_all_of_them() -> None:
+    """Groups of four digits, each its own turn, are masked once together they are long enough."""
+    first = redact_continuing("it's four five three two")
+    assert (first.text, first.carry) == ("it's four five three two", 4)
+    second = redact_continuing("eight one seven seven", first.text, first.carry)
+    assert second.text == "[4 digits redacted]" and second.masked_head == 4
+    assert second.previous_text == "it's [4 digits redacted]" and second.masked_tail == 4
+    third = redact_continuing("zero nine one five thanks", second.text, second.carry)
+    assert third.text == "[4 digits redacted] thanks" and third.previous_text is None and third.carry == 0
+    assert redact_continuing("three weeks ago", "i called two", 1).text == "three weeks ago"
+    assert redact_continuing("four two", "ending in", 0).masked_head == 0

@@ -209,7 +209,7 @@ def test_a_bad_batch_fails_alone(db: Path) -> None:
     async def main() -> list[BaseException | None]:
         sink = StoreSink(db)
         good = call_events("calm-move", "2026-11-20T09:00:00Z")
-        bad = [{"type": "heat", "call": "calm-move", "t": "not a number", "value": 1, "level": "calm"}]
+        bad = [{"type": "turn", "call": "calm-move", "t": 1.0, "speaker": "caller", "text": {"not": "text"}}]
         results = await asyncio.gather(
             sink.write(good[:10]), sink.write(bad), sink.write(good[10:]), return_exceptions=True
         )
@@ -253,15 +253,30 @@ def test_events_of_an_unannounced_call_still_land(db: Path) -> None:
 
 
 def test_redacting_sink_stores_no_spoken_card_number(db: Path) -> None:
-    """With redact on, a card number read out in words never reaches the database file."""
-    write_all(db, [call_events("card-payment", "2026-11-20T09:00:00Z")], redact=True)
+    """With redact on, a card number read out in groups over several turns never reaches the file."""
+    events = call_events("card-payment", "2026-11-20T09:00:00Z")
+    for event in events:
+        if event["type"] == "turn":
+            event["words"] = [{"word": w, "conf": 1.0} for w in event["text"].split()]
+    write_all(db, [events[:16], events[16:18], events[18:]], redact=True)  # groups in different commits
     store = Store.open(db)
-    texts = [t["text"] for t in store.call_detail("card-payment")["turns"]]
+    turns = store.call_detail("card-payment")["turns"]
     store.close()
-    assert "it's [8 digits redacted]" in texts and "[8 digits redacted]" in texts
-    assert "oh nine twenty eight" in texts  # the expiry alone is short and stays
+    texts = [t["text"] for t in turns]
+    start = texts.index("it's [4 digits redacted]")
+    assert texts[start : start + 5] == [
+        "it's [4 digits redacted]",
+        "mm hmm",  # the agent's acknowledgement does not end the number
+        "[4 digits redacted]",
+        "[4 digits redacted]",
+        "[4 digits redacted]",
+    ]
+    assert [w["word"] for w in turns[start]["words"]] == ["it's", "*", "*", "*", "*"]
+    assert "oh nine twenty eight" in texts  # the expiry, after the agent's question, is short and stays
     raw = b"".join(f.read_bytes() for f in db.parent.glob(db.name + "*"))  # the WAL file too
-    assert b"four five three two" not in raw and b"zero nine one five" not in raw
+    for group in (b"four five three two", b"eight one seven seven", b"zero nine one five", b"oh six two two"):
+        assert group not in raw
+    assert b'"four"' not in raw  # nor in the stored word lists
 
 
 CRASH_WRITER = """
