@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
+from websockets.protocol import State
 
 from monitor.hub.floor import Stamped
 
@@ -74,6 +75,7 @@ class Viewer:
         bound: int,
         per_message: int,
         stall_timeout: float,
+        write_limit: int,
         on_cut_off: Callable[[Viewer], None],
     ) -> None:
         self.ws = ws
@@ -82,15 +84,37 @@ class Viewer:
         self.queue = ViewerQueue(bound)
         self.per_message = per_message
         self.stall_timeout = stall_timeout
+        self.write_limit = write_limit
         self.on_cut_off = on_cut_off
         self.wake = asyncio.Event()
         self.cut = False
+        self.started = False
+        self.sending = False
         self.sender: asyncio.Task[None] | None = None
         self.closer: asyncio.Task[None] | None = None
 
-    def offer(self, events: Iterable[Stamped]) -> None:
-        """Queue what this viewer may see of a tick's events (called by the hub, synchronously)."""
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or being sent, and room in the socket's buffer: a write may go straight out."""
+        return (
+            self.started
+            and not self.sending
+            and not self.queue.size
+            and not self.cut
+            and self.ws.protocol.state is State.OPEN
+            and self.ws.transport.get_write_buffer_size() < self.write_limit
+        )
+
+    def offer(self, events: list[Stamped]) -> None:
+        """Send or queue what this viewer may see of a tick's events (called by the hub, synchronously)."""
         if self.cut:
+            return
+        if self.idle:
+            # The common case: write now, like broadcast() does, without a task switch; the
+            # buffer check above keeps this from growing memory for a viewer that stopped reading.
+            mine = [s.json for s in events if self.agent is None or s.agent == self.agent]
+            for message in batch_messages(mine, self.per_message):
+                broadcast([self.ws], message)
             return
         agent, put = self.agent, self.queue.put
         queued = False
@@ -106,21 +130,26 @@ class Viewer:
     def start(self) -> None:
         """Start sending (after the welcome went out, so it comes first)."""
         self.sender = asyncio.create_task(self._send_loop(), name=f"viewer-{self.name}")
+        self.started = True
         self.wake.set()
 
     async def _send_loop(self) -> None:
+        """Sends what piled up while the socket was busy, waiting for it to drain."""
         while not self.cut:
             await self.wake.wait()
             self.wake.clear()
-            for message in batch_messages(self.queue.take(), self.per_message):
-                try:
+            self.sending = True
+            try:
+                for message in batch_messages(self.queue.take(), self.per_message):
                     async with asyncio.timeout(self.stall_timeout):
                         await self.ws.send(message)
-                except TimeoutError:
-                    self.cut_off(f"socket took no data for {self.stall_timeout:g} s")
-                    return
-                except ConnectionClosed:
-                    return
+            except TimeoutError:
+                self.cut_off(f"socket took no data for {self.stall_timeout:g} s")
+                return
+            except ConnectionClosed:
+                return
+            finally:
+                self.sending = False
 
     def cut_off(self, why: str) -> None:
         """Drop this viewer: close with 1008, abort the TCP connection if the close cannot go out."""

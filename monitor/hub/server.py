@@ -19,13 +19,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from monitor.hub.api import HubApi
 from monitor.hub.auth import AuthError, Grant, Tokens
-from monitor.hub.fanout import Viewer
+from monitor.hub.fanout import Viewer, batch_messages
 from monitor.hub.floor import Floor, FloorError, PublisherLedger, Stamped, encode
 from monitor.hub.static import WS_PATH, make_process_request
 from monitor.hub.validate import check_event
@@ -122,9 +122,18 @@ class Hub:
             self._flush_handle = None
         self._last_flush = asyncio.get_running_loop().time()
         events, self._outbox = self._outbox, []
-        if events:
-            for viewer in list(self.viewers):
+        if not events:
+            return
+        see_all: list[ServerConnection] = []
+        for viewer in list(self.viewers):
+            if viewer.agent is None and viewer.idle:
+                see_all.append(viewer.ws)
+            else:
                 viewer.offer(events)
+        if see_all:
+            # Supervisors that keep up all get the same messages: encode them once for all.
+            for message in batch_messages([s.json for s in events], self.config.per_message):
+                broadcast(see_all, message)
 
     def _on_cut_off(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
@@ -180,6 +189,7 @@ class Hub:
             bound=self.config.viewer_bound,
             per_message=self.config.per_message,
             stall_timeout=self.config.stall_timeout,
+            write_limit=self.config.write_limit,
             on_cut_off=self._on_cut_off,
         )
         if missed:
