@@ -27,7 +27,7 @@ class HeatSettings:
     #: Heat halves in this many seconds when nothing new happens.
     half_life: float = 90.0
     #: Heat a fully negative (score -1), full-length, fully confident caller turn adds to a cold call.
-    turn_gain: float = 40.0
+    turn_gain: float = 50.0
     #: Rise grows as |score| ** this: a mildly negative remark barely warms, a furious one does.
     turn_power: float = 1.5
     #: Words at which a turn counts in full; shorter turns count less ("no" is not a rant).

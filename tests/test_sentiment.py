@@ -159,3 +159,10 @@ def test_fast_vader_path_gives_vaders_exact_figures(scorer: TurnScorer) -> None:
         assert (result.compound, result.neg, result.neu, result.pos) == tuple(
             vader.polarity_scores(text)[k] for k in ("compound", "neg", "neu", "pos")
         ), text
+
+
+def test_slip_for_a_lost_apostrophe_needs_the_apostrophe_lost(scorer: TurnScorer) -> None:
+    """ "i'll" reached VADER whole, so the "ill" slip must not lift the score of that turn."""
+    with_apostrophe = scorer.score("i'll tell you how you can help")
+    assert with_apostrophe.score == with_apostrophe.compound
+    assert "slip" not in with_apostrophe.categories()
