@@ -35,7 +35,7 @@ def summarize(detail: Mapping[str, Any]) -> dict[str, Any]:
         "hot_at": hot_at,
         "calm_again_at": calm_at,
         "hot_to_calm": round(calm_at - hot_at, 2) if hot_at is not None and calm_at is not None else None,
-        "steps": steps_taken(detail.get("coach", ())),
+        "steps": steps_taken(detail.get("coach", ()), _summary_steps(call.get("summary"))),
         "alerts": alert_summary(detail.get("alerts", ()), detail.get("acks", ())),
         "turns": {
             "caller": sum(1 for t in turns if t.get("speaker") == "caller"),
@@ -58,15 +58,36 @@ def hot_to_calm(heat: Sequence[Mapping[str, Any]]) -> tuple[float | None, float 
     return hot_at, None
 
 
-def steps_taken(coach: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Each step the agent completed, in the order done, with the call time it was first seen done."""
+def _summary_steps(summary: Any) -> Mapping[str, Any]:
+    """`call_ended.summary.steps_done_at` (step -> call time), or `steps_done` without times."""
+    if not isinstance(summary, Mapping):
+        return {}
+    done_at = summary.get("steps_done_at")
+    if isinstance(done_at, Mapping):
+        return {**{k: None for k in summary.get("steps_done") or {}}, **done_at}
+    return {}
+
+
+def steps_taken(
+    coach: Sequence[Mapping[str, Any]], summary_done_at: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Each step the agent completed, in the order done, with the call time it was done.
+
+    The call's summary knows when a step was taken (the analysis saw the agent's words);
+    coach events only show it from the next prompt on, and not at all after the last one,
+    so the summary's times win and coach events fill in where there is no summary.
+    """
     done_at: dict[str, float] = {}
     order: list[str] = []
+    for step, at in (summary_done_at or {}).items():
+        order.append(step)
+        if isinstance(at, (int, float)):
+            done_at[step] = float(at)
     for event in coach:
         done = event.get("done") or {}
         for step, is_done in done.items():
             if step not in done_at and is_done is True:
-                done_at[step] = float(event["t"])
+                done_at[step] = float(event["t"])  # no summary time: first seen done
         for step in done:
             if step not in order:
                 order.append(step)

@@ -109,9 +109,19 @@ class Store:
                     known = calls.get(call)
                     pk = known[0] if known is not None else self._call_pk(call)
                     if kind == "call_ended":
+                        summary = event.get("summary")
+                        peak = summary.get("peak_heat") if isinstance(summary, Mapping) else None
+                        # A calm call may have no heat event at all; its summary still knows the peak.
                         conn.execute(
-                            "UPDATE calls SET ended = 1, duration = ?, summary = ? WHERE pk = ?",
-                            (event.get("duration"), dumps(event.get("summary")), pk),
+                            "UPDATE calls SET ended = 1, duration = :duration, summary = :summary,"
+                            " peak_heat = max(coalesce(peak_heat, :peak), coalesce(:peak, peak_heat))"
+                            " WHERE pk = :pk",
+                            {
+                                "duration": event.get("duration"),
+                                "summary": dumps(summary),
+                                "peak": peak,
+                                "pk": pk,
+                            },
                         )
                 if redact:
                     event, fixed_previous = self._redactor.event(pk, event)
@@ -125,7 +135,8 @@ class Store:
                     conn.executemany(INSERTS[table], rows)
             # SQLite finds the peak in the (call_pk, t, value) index faster than Python per event.
             conn.executemany(
-                "UPDATE calls SET peak_heat = (SELECT max(value) FROM heat WHERE call_pk = ?1) WHERE pk = ?1",
+                "UPDATE calls SET peak_heat = max(coalesce(peak_heat, -1),"
+                " (SELECT max(value) FROM heat WHERE call_pk = ?1)) WHERE pk = ?1",
                 [(pk,) for pk in batch.heated_calls()],
             )
             conn.execute("COMMIT")

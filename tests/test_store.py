@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _store_events import call_events, demo_index
+from _store_events import DEMO, call_events, demo_index
 
 from monitor.store import CallFilter, Store, StoreError, StoreSink, db_path
 from monitor.store_schema import LATEST_VERSION, SCHEMA_V1, iso_to_ts
@@ -323,3 +323,27 @@ def test_kill_9_loses_nothing_that_write_acknowledged(db: Path) -> None:
     stored = {int(t.split()[1]) for (t,) in store.conn.execute("SELECT text FROM turns")}
     store.close()
     assert acked <= stored, sorted(acked - stored)[:10]
+
+
+def test_the_real_analysis_chain_round_trips_through_the_store(db: Path) -> None:
+    """Events from replaying demo calls through the real analysis are stored and reviewed faithfully."""
+    from monitor.replay import replay_events
+    from monitor.review import summarize
+    from monitor.transcript import read_transcript
+
+    sent: dict[str, list[dict[str, Any]]] = {}
+    for name in ("heat-deescalation", "calm-move"):
+        turns = read_transcript(DEMO / f"{name}.jsonl").turns
+        sent[name] = [e.to_dict() for e in replay_events(turns, call=name, started_at="2026-11-20T09:00:00Z")]
+    write_all(db, list(sent.values()))
+    store = Store.open(db)
+    for name, events in sent.items():
+        detail = store.call_detail(name)
+        for kind, key in (("turn", "turns"), ("heat", "heat"), ("alert", "alerts"), ("coach", "coach")):
+            assert detail[key] == [e for e in events if e["type"] == kind], (name, kind)
+        summary = events[-1]["summary"]
+        review = summarize(detail)
+        steps = {s["step"]: s["at"] for s in review["steps"] if s["done"]}
+        assert steps == {k: v for k, v in summary.get("steps_done_at", {}).items() if v is not None}
+        assert detail["call"]["peak_heat"] == summary.get("peak_heat", detail["call"]["peak_heat"])
+    store.close()
