@@ -361,6 +361,16 @@ def test_cli_path_prints_the_resolved_model(isolated: Path, capsys: pytest.Captu
     assert "heatmon models pull de" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["models"], ["models", "list"], ["models", "pull"], ["models", "path"]])
+def test_cli_help_explains_each_subcommand(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """`--help` of `heatmon models` and of each action exits 0 with a description."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: heatmon models") and "examples:" in out
+
+
 def test_cli_list_shows_sizes_checksums_and_pulled_state(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -40,7 +40,10 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = actions.add_parser(
         "list",
         help="list the models of the manifest and which are pulled",
-        description="List the official Vosk models heatmon knows, their size, and which are pulled.",
+        description="List the official Vosk models heatmon knows: name to pull, Vosk's name, archive "
+        "size, checksums verified, whether pulled, and other models found on this machine.\n\n"
+        "examples:\n  heatmon models list\n  heatmon models list --json | jq -r .name",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     listing.add_argument("--json", action="store_true", help="one JSON object per model, for scripts")
     _models_dir_option(listing)
@@ -68,7 +71,10 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "path",
         help="print the directory of the model heatmon would use",
         description="Print the model directory `heatmon run` would load (or that of a named, pulled "
-        "model). Exit code 2 with advice if there is none.",
+        "model). Exit code 2 with advice if there is none.\n\n"
+        "examples:\n  heatmon models path\n  heatmon models path en-us\n"
+        "  HEATMON_MODEL=~/models/vosk-model-small-en-us-0.15 heatmon models path",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where.add_argument(
         "name", metavar="NAME", nargs="?", help="a model name or directory (default: as `run`)"
