@@ -7,10 +7,14 @@ export and a replay all read the same shapes the live dashboard does.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from typing import Any
 
+from monitor.errors import InputError
 from monitor.store_schema import StoreError
 
 
@@ -53,6 +57,54 @@ class CallRow:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with `ref`."""
         return {"ref": self.ref, **asdict(self), "alert_kinds": list(self.alert_kinds)}
+
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
+_UNIT_SECONDS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_when(text: str, now: float) -> float:
+    """Epoch seconds for a date, an ISO time (UTC unless it says otherwise) or an age like `7d`."""
+    relative = _RELATIVE.match(text.strip().lower())
+    if relative:
+        return now - float(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"not a date, time or age: {text!r} (try 2026-11-01, 2026-11-01T09:00 or 7d)"
+        ) from None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def filter_from_params(params: Mapping[str, str], now: float) -> CallFilter:
+    """A CallFilter from query parameters (`agent`, `since`, `until`, `min_heat`, `alert`, `q`,
+    `limit`, `offset`), as the history page sends them; InputError for a malformed value."""
+
+    def number(key: str) -> float | None:
+        raw = params.get(key)
+        if raw in (None, ""):
+            return None
+        try:
+            return float(raw)
+        except ValueError:
+            raise InputError(f"{key} must be a number, not {raw!r}") from None
+
+    def when(key: str) -> float | None:
+        raw = params.get(key)
+        return parse_when(raw, now) if raw else None
+
+    limit, offset = number("limit"), number("offset")
+    return CallFilter(
+        agent=params.get("agent") or None,
+        since=when("since"),
+        until=when("until"),
+        min_heat=number("min_heat"),
+        alert_kind=params.get("alert") or None,
+        text=params.get("q") or None,
+        limit=max(1, min(int(limit), 1000)) if limit is not None else 200,
+        offset=max(0, int(offset)) if offset is not None else 0,
+    )
 
 
 _LIST_SQL = """

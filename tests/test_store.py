@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from _store_events import DEMO, call_events, demo_index
 
-from monitor.store import CallFilter, Store, StoreError, StoreSink, db_path
+from monitor.errors import InputError
+from monitor.store import CallFilter, Store, StoreError, StoreReader, StoreSink, db_path, filter_from_params
 from monitor.store_schema import LATEST_VERSION, SCHEMA_V1, iso_to_ts
 
 
@@ -347,3 +348,30 @@ def test_the_real_analysis_chain_round_trips_through_the_store(db: Path) -> None
         assert steps == {k: v for k, v in summary.get("steps_done_at", {}).items() if v is not None}
         assert detail["call"]["peak_heat"] == summary.get("peak_heat", detail["call"]["peak_heat"])
     store.close()
+
+
+def test_the_reader_serves_history_queries_off_the_event_loop(db: Path) -> None:
+    """StoreReader answers the history page's query parameters and a call's review while a sink writes."""
+    now = iso_to_ts("2026-11-23T12:00:00Z")
+    assert now is not None
+    where = filter_from_params({"min_heat": "55", "since": "7d", "q": "technician", "limit": "5"}, now)
+    assert where == CallFilter(min_heat=55.0, since=now - 7 * 86400, text="technician", limit=5)
+    with pytest.raises(InputError, match="min_heat must be a number"):
+        filter_from_params({"min_heat": "hot"}, now)
+    with pytest.raises(InputError, match="not a date"):
+        filter_from_params({"since": "last tuesday"}, now)
+
+    async def main() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+        reader = StoreReader(db)
+        before = await reader.list_calls(where)  # no store yet: an empty history, not an error
+        sink = StoreSink(db)
+        await sink.write(call_events("heat-deescalation", "2026-11-20T09:00:00Z"))
+        await sink.write(call_events("calm-move", "2026-11-21T09:00:00Z"))
+        rows, detail = await asyncio.gather(reader.list_calls(where), reader.call_detail("heat-deescalation"))
+        await sink.aclose()
+        return before, rows, detail
+
+    before, rows, detail = asyncio.run(main())
+    assert before == []
+    assert [r["id"] for r in rows] == ["heat-deescalation"] and rows[0]["ref"].startswith("#")
+    assert detail["review"]["peak_heat"] == rows[0]["peak_heat"] and len(detail["turns"]) == 37

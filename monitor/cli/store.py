@@ -17,9 +17,7 @@ from monitor.paths import data_dir
 from monitor.report import export_document, redacted_detail, render_report
 from monitor.review import clock
 from monitor.store import CallFilter, Store, db_path
-
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
-_UNIT_SECONDS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+from monitor.store_queries import parse_when
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -111,20 +109,6 @@ def _data_arg(parser: argparse.ArgumentParser) -> None:
 
 def _open(args: argparse.Namespace) -> Store:
     return Store.open(db_path(args.data or data_dir()), create=False)
-
-
-def parse_when(text: str, now: float) -> float:
-    """Epoch seconds for a date, an ISO time (UTC unless it says otherwise) or `7d`-style 'ago'."""
-    relative = _RELATIVE.match(text.strip().lower())
-    if relative:
-        return now - float(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]
-    try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"not a date, time or age: {text!r} (try 2026-11-01, 2026-11-01T09:00 or 7d)"
-        ) from None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def run_calls(args: argparse.Namespace) -> int:
