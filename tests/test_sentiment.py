@@ -59,12 +59,9 @@ def test_multiword_phrases_need_whole_words(scorer: TurnScorer) -> None:
 
 
 def test_no_problem_is_not_negative(scorer: TurnScorer) -> None:
-    """The VADER slip "no problem" (and a bare "no" answering a question) never reads as negative."""
-    assert scorer.score("no problem").score >= 0
-    assert scorer.score("no problem at all thanks").score > 0
-    assert scorer.score("no").score >= 0
-    answer = scorer.score("no i dont have the number")
-    assert answer.score > answer.compound
+    """The VADER slips "no problem", "no worries", "no thanks" never read as negative."""
+    for text in ("no problem", "no problem at all thanks", "no worries", "no thanks"):
+        assert scorer.score(text).score >= 0, text
 
 
 def test_lost_apostrophe_is_not_hell(scorer: TurnScorer) -> None:
