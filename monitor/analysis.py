@@ -58,6 +58,7 @@ class CallAnalysis:
         self._last_turn: Turn | None = None
         self._evidence: list[str] = []
         self._caller_text = ""
+        self._agent_talked_over = False
         self._counts = {"caller": 0, "agent": 0, "talk_over": 0, "dead_air": 0}
         self._scores: list[float] = []
 
@@ -161,7 +162,10 @@ class CallAnalysis:
 
     def _agent_turn(self, turn: Turn, timing: list[TimingCue]) -> list[Advice]:
         last = self._last_turn
-        talked_over = any(c.kind == "talk_over" and c.by == "agent" for c in timing)
+        talked_over = self._agent_talked_over or any(
+            c.kind == "talk_over" and c.by == "agent" for c in timing
+        )
+        self._agent_talked_over = False
         let_finish = (
             last is not None
             and last.speaker == "caller"
@@ -191,6 +195,8 @@ class CallAnalysis:
                 self.heat.rise(t, 4.0, cue.describe())
             elif cue.kind == "talk_over":
                 self._counts["talk_over"] += 1
+                # Seen live (before the agent's turn ended): that turn must not count as hearing them out.
+                self._agent_talked_over |= cue.by == "agent"
                 self.heat.rise(t, 5.0 if cue.by == "agent" else 3.0, cue.describe())
                 spoken = (self._caller_text,) if self._caller_text else ()
                 notes += self.alerts.raise_alert(

@@ -76,6 +76,8 @@ class CueTracker:
         self._last_speech_end = 0.0
         self._dead_air_reported = False
         self._monologue_reported_at: float | None = None
+        #: When a talk-over seen live (from `on_speech`) began, so the finished turns do not report it again.
+        self._live_talk_over: float | None = None
 
     def on_turn(self, turn: Turn) -> list[TimingCue]:
         """Cues a finished turn shows: talk-over against the other party, and the caller's voice."""
@@ -83,7 +85,9 @@ class CueTracker:
         other = self._last_turn.get("agent" if turn.speaker == "caller" else "caller")
         if other is not None:
             overlap = min(turn.end, other.end) - max(turn.start, other.start)
-            if overlap >= self.settings.talk_over_s:
+            began = max(turn.start, other.start)
+            seen_live = self._live_talk_over is not None and abs(self._live_talk_over - began) < 1.5
+            if overlap >= self.settings.talk_over_s and not seen_live:
                 # Whoever started second spoke over the one already talking.
                 by = turn.speaker if turn.start >= other.start else other.speaker
                 cues.append(TimingCue("talk_over", turn.end, round(overlap, 1), by))
@@ -119,6 +123,13 @@ class CueTracker:
         ):
             self._dead_air_reported = True
             cues.append(TimingCue("dead_air", t, round(silent_for, 1), "agent"))
+        both = self._speaking_since
+        if len(both) == 2:
+            began = max(both.values())
+            if t - began >= self.settings.talk_over_s and self._live_talk_over != began:
+                self._live_talk_over = began
+                by = max(both, key=lambda who: both[who])
+                cues.append(TimingCue("talk_over", t, round(t - began, 1), by))
         since = self._speaking_since.get("caller")
         if (
             since is not None

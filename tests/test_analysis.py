@@ -99,3 +99,17 @@ def test_summary_has_peak_steps_and_alerts() -> None:
     assert summary["peak_heat"] > 0 and summary["alerts"][0]["kind"] == "escalation"
     assert summary["steps_done"]["E"] is True and summary["steps_done_at"]["E"] == 6.0
     assert summary["caller_turns"] == 1 and summary["agent_turns"] == 1
+
+
+def test_live_talk_over_from_speech_signal_is_reported_once() -> None:
+    """Both parties speaking (on_speech) is talk-over at the next tick, not again when the turns end."""
+    analysis = CallAnalysis("live")
+    analysis.on_speech("caller", 1.0, True)
+    analysis.on_speech("agent", 3.0, True)
+    live = [e for t in (2.0, 3.0, 4.0, 5.0) for e in analysis.on_tick(t)]
+    assert [e.kind for e in live if isinstance(e, Alert)] == ["talk_over"]
+    later = analysis.on_turn(turn("caller", "the engineer never came", 1.0, 6.0))
+    later += analysis.on_turn(turn("agent", "i see well our policy says", 3.0, 7.0))
+    assert not [e for e in later if isinstance(e, Alert) and e.kind == "talk_over"]
+    assert analysis.summary()["talk_overs"] == 1
+    assert analysis.summary()["steps_done"]["H"] is False  # the agent's turn talked over the caller
