@@ -7,7 +7,7 @@ batch (about one 50 ms tick of events) before sending the next. The raw baseline
 the identical rows, already converted to tuples, table by table in one transaction: the
 best SQLite can do with no durability promise per batch.
 
-    python bench/store_throughput.py [--calls 600] [--publishers 32] [--batch 40] [--repeat 3]
+    python bench/store_throughput.py [--calls 600] [--publishers 32] [--batch 40] [--repeat 5]
 
 Target (issue 5): sink >= 0.5x raw.
 """
@@ -192,7 +192,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=600, help="calls to write (default 600)")
     parser.add_argument("--publishers", type=int, default=32, help="concurrent publishers (default 32)")
     parser.add_argument("--batch", type=int, default=40, help="events per publisher batch (default 40)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each; the best counts (default 5)")
     args = parser.parse_args()
     per_call = demo_events(args.calls)
     total = sum(len(events) for events in per_call)

@@ -7,6 +7,7 @@ rows with one `executemany`; that is what keeps the store near SQLite's raw inse
 from __future__ import annotations
 
 import json
+import json.encoder
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +29,21 @@ INSERTS: dict[str, str] = {
 _TURN_KEYS = frozenset({"type", "call", "t", "seq", "speaker", "text", "start", "end", "sentiment"})
 
 
-# One encoder for every row: `json.dumps` with arguments builds a new encoder per call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+def _unserializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _compact_encoder() -> Callable[[Any], str]:
+    """Compact JSON, made once. `json.dumps` with arguments builds a new encoder per call, and
+    even a reused JSONEncoder builds its C encoder per call; here the C encoder is built once."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+    chunks = make(None, _unserializable, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_ENCODE = _compact_encoder()
 # Reasons, phrases and evidence repeat all the time; their JSON is worth remembering.
 _LIST_JSON: dict[tuple[Any, ...], str] = {}
 
@@ -60,7 +74,6 @@ def list_json(value: Any) -> str:
 
 
 def _turn(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
-    t = e.get("t", 0.0)
     sentiment = e.get("sentiment")
     others = e.keys() - _TURN_KEYS
     extra = _ENCODE({k: e[k] for k in others}) if others else None
@@ -68,21 +81,43 @@ def _turn(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
         compound = encoded = None
     else:
         compound, encoded = sentiment.get("compound"), _ENCODE(sentiment)
-    start, end, text = e.get("start", t), e.get("end", t), e.get("text", "")
-    return (pk, e.get("seq"), t, e.get("speaker", "caller"), text, start, end, compound, encoded, extra)
+    try:  # the hub has checked the contract's required fields; the fallback is for anything else
+        return (
+            pk,
+            e.get("seq"),
+            e["t"],
+            e["speaker"],
+            e["text"],
+            e["start"],
+            e["end"],
+            compound,
+            encoded,
+            extra,
+        )
+    except KeyError:
+        t = e.get("t", 0.0)
+        head = (pk, e.get("seq"), t, e.get("speaker", "caller"), e.get("text", ""), e.get("start", t))
+        return (*head, e.get("end", t), compound, encoded, extra)
 
 
 def _heat(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
-    reasons = list_json(e.get("reasons"))
-    return (
-        pk,
-        e.get("seq"),
-        e.get("t", 0.0),
-        e.get("value", 0.0),
-        e.get("level", ""),
-        e.get("trend"),
-        reasons,
-    )
+    listed = e.get("reasons")
+    try:
+        reasons = _LIST_JSON[tuple(listed)] if listed else "[]"
+    except (KeyError, TypeError):
+        reasons = list_json(listed)
+    try:
+        return (pk, e.get("seq"), e["t"], e["value"], e["level"], e["trend"], reasons)
+    except KeyError:
+        return (
+            pk,
+            e.get("seq"),
+            e.get("t", 0.0),
+            e.get("value", 0.0),
+            e.get("level", ""),
+            e.get("trend"),
+            reasons,
+        )
 
 
 def _alert(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
