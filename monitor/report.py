@@ -75,6 +75,8 @@ tr + tr td { border-top: 1px solid #eee; }
 .level { display: inline-block; padding: 0 .4rem; border-radius: 4px; color: #fff; font-size: .85rem; }
 .calm { background: #2e9e6b; } .warm { background: #d9a21b; }
 .hot { background: #e0632b; } .boiling { background: #c62828; }
+.info { background: #5b7fa6; } .warning { background: #d9822b; } .critical { background: #c62828; }
+.card .level { color: #fff; font-size: .85rem; } .evidence { color: #666; font-style: italic; }
 footer { margin-top: 2rem; color: #888; font-size: .85rem; }
 """
 
@@ -159,7 +161,9 @@ def _alerts(review: Mapping[str, Any]) -> str:
     rows = "".join(
         f'<tr><td class="time">{clock(a.get("t"))}</td><td>{escape(str(a.get("kind")))}</td>'
         f"<td><span class='level {escape(str(a.get('level')))}'>{escape(str(a.get('level')))}</span></td>"
-        f"<td>{escape(str(a.get('message')))}</td>"
+        f"<td>{escape(str(a.get('message')))}"
+        + "".join(f'<div class="evidence">“{escape(str(e))}”</div>' for e in a.get("evidence") or ())
+        + "</td>"
         f"<td>{escape(', '.join(a['acked_by'])) if a['acked_by'] else 'not acknowledged'}</td></tr>"
         for a in alerts
     )

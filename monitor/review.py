@@ -109,6 +109,7 @@ def alert_summary(
             "kind": a.get("kind"),
             "level": a.get("level"),
             "message": a.get("message"),
+            "evidence": list(a.get("evidence") or ()),
             "acked_by": acked_by.get(str(a.get("id")), []),
         }
         for a in alerts
