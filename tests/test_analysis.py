@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from monitor.analysis import CallAnalysis
 from monitor.events import Alert, Coach, Heat, Turn
 
@@ -113,3 +116,55 @@ def test_live_talk_over_from_speech_signal_is_reported_once() -> None:
     assert not [e for e in later if isinstance(e, Alert) and e.kind == "talk_over"]
     assert analysis.summary()["talk_overs"] == 1
     assert analysis.summary()["steps_done"]["H"] is False  # the agent's turn talked over the caller
+
+
+WORDS = (
+    "i you my your not no never manager supervisor cancel lawyer idiot still working third time calling "
+    "hold hour sorry see understand when did right fix tomorrow name is maria the bill wrong please thanks"
+).split()
+
+steps = st.one_of(
+    st.tuples(
+        st.just("turn"),
+        st.sampled_from(["caller", "agent"]),
+        st.lists(st.sampled_from(WORDS), max_size=25).map(" ".join),
+        st.floats(min_value=0, max_value=600, allow_nan=False),
+        st.floats(min_value=0, max_value=40, allow_nan=False),
+        st.one_of(st.none(), st.floats(min_value=-60, max_value=0, allow_nan=False)),
+        st.one_of(st.none(), st.floats(min_value=0, max_value=1, allow_nan=False)),
+    ),
+    st.tuples(st.just("tick"), st.floats(min_value=0, max_value=600, allow_nan=False)),
+    st.tuples(st.just("speech"), st.sampled_from(["caller", "agent"]), st.floats(0, 600), st.booleans()),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(steps, max_size=40))
+def test_any_call_keeps_heat_in_bounds_and_agents_unscored(plan: list[tuple[object, ...]]) -> None:
+    """Random turns, ticks and speech signals, in any order: no crash, heat 0..100, agents unscored."""
+    analysis = CallAnalysis("fuzz")
+    for step in plan:
+        if step[0] == "turn":
+            _, who, text, start, length, loudness, confidence = step
+            events = analysis.on_turn(
+                turn(
+                    str(who),
+                    str(text),
+                    float(start),
+                    float(start) + float(length),  # type: ignore[arg-type]
+                    loudness_db=loudness,
+                    confidence=confidence,
+                )
+            )
+            first = events[0]
+            assert isinstance(first, Turn) and (first.sentiment is None) == (who == "agent")
+        elif step[0] == "tick":
+            events = analysis.on_tick(float(step[1]))  # type: ignore[arg-type]
+        else:
+            events = analysis.on_speech(str(step[1]), float(step[2]), bool(step[3]))  # type: ignore[arg-type]
+        for event in events:
+            if isinstance(event, Heat):
+                assert 0.0 <= event.value <= 100.0 and event.reasons
+            event.to_json()
+    summary = analysis.summary()
+    assert 0.0 <= summary["peak_heat"] <= 100.0

@@ -11,12 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.errors import InputError
 from monitor.events import CallEnded, CallStarted, Event, Heat, Turn
 from monitor.paths import BUNDLED_MODELS
 from monitor.replay import replay_events, replay_paced
-from monitor.transcript import parse_transcript, read_transcript
+from monitor.transcript import TranscriptError, parse_line, parse_transcript, read_transcript
 
 DEMO = BUNDLED_MODELS / "demo_calls"
 
@@ -192,3 +194,35 @@ def test_help_explains_with_examples() -> None:
     for command in ("replay", "score"):
         result = heatmon(command, "--help")
         assert result.returncode == 0 and "examples:" in result.stdout
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_line_parses_or_fails_with_a_transcript_error(line: str) -> None:
+    """Fuzzed transcript lines either parse or raise TranscriptError: nothing else escapes."""
+    try:
+        parse_line(line, "call")
+    except TranscriptError:
+        pass
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["speaker", "text", "start", "end", "call", "words", "confidence"]), json_values
+    )
+)
+def test_any_json_object_parses_or_fails_with_a_transcript_error(data: dict[str, object]) -> None:
+    """Fuzzed JSON objects either parse into a turn or raise TranscriptError."""
+    try:
+        turn = parse_line(json.dumps(data), "call")
+    except TranscriptError:
+        return
+    assert turn.speaker in ("caller", "agent") and turn.end >= turn.start
