@@ -119,9 +119,42 @@ def test_live_talk_over_from_speech_signal_is_reported_once() -> None:
 
 
 WORDS = (
-    "i you my your not no never manager supervisor cancel lawyer idiot still working third time calling "
-    "hold hour sorry see understand when did right fix tomorrow name is maria the bill wrong please thanks"
-).split()
+    "i",
+    "you",
+    "my",
+    "your",
+    "not",
+    "no",
+    "never",
+    "manager",
+    "supervisor",
+    "cancel",
+    "lawyer",
+    "idiot",
+    "still",
+    "working",
+    "third",
+    "time",
+    "calling",
+    "hold",
+    "hour",
+    "sorry",
+    "see",
+    "understand",
+    "when",
+    "did",
+    "right",
+    "fix",
+    "tomorrow",
+    "name",
+    "is",
+    "maria",
+    "the",
+    "bill",
+    "wrong",
+    "please",
+    "thanks",
+)
 
 steps = st.one_of(
     st.tuples(
