@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from typing import Sequence
 
@@ -35,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # stdout carries the events; progress and warnings go to stderr
+    logging.basicConfig(level=logging.INFO, format="heatmon: %(message)s", stream=sys.stderr)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

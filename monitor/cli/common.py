@@ -8,11 +8,14 @@ import sys
 from monitor.events import Event
 
 
-def add_subparser(sub: argparse._SubParsersAction, name: str, help: str, description: str) -> argparse.ArgumentParser:  # noqa: A002
+def add_subparser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str, description: str
+) -> argparse.ArgumentParser:  # noqa: A002
     """A subcommand parser whose --help shows the description as written."""
-    return sub.add_parser(
+    parser: argparse.ArgumentParser = sub.add_parser(
         name, help=help, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    return parser
 
 
 def print_event(event: Event) -> None:

@@ -1,0 +1,179 @@
+"""`heatmon run`: monitor calls from WAV files, stdin PCM or live devices."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from monitor.analysis import CallAnalysis
+from monitor.audio import CHANNEL_NAMES, AudioSource, ChannelRoles, DeviceSource, PcmSource, WavSource
+from monitor.cli.common import add_subparser, print_event
+from monitor.console import ConsoleView
+from monitor.errors import InputError
+from monitor.events import Event
+from monitor.models import STOCK_ENDPOINTING, Endpointing, endpointing_overlay, resolve_model
+from monitor.pipeline import Analysis, CallOptions, CallSpec, run_calls
+
+EXAMPLES = """
+examples:
+  heatmon run call.wav                          stereo WAV: left = caller, right = agent
+  heatmon run --caller-channel right call.wav   the caller is on the right channel
+  heatmon run --caller in.wav --agent out.wav   a WAV per party
+  heatmon run a.wav b.wav c.wav                 three calls at once, one model
+  sox call.mp3 -t raw -r 8000 -e signed -b 16 -c 2 - | heatmon run - --rate 8000 --channels 2
+  heatmon run --caller-device 3 --agent-device 5 --console     live call, two devices
+  heatmon run --device "USB Headset" --console                  live call, one stereo device
+
+Mono audio is taken to be the caller alone (the agent's steps can't be seen then).
+Output: one JSON event per line (see the README's wire contract), or --console.
+"""
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = add_subparser(
+        sub,
+        "run",
+        help="monitor calls from WAV files, stdin or live devices",
+        description="Transcribe calls with Vosk, score the caller's turns and keep each call's heat; "
+        "print the events as JSON lines." + EXAMPLES,
+    )
+    p.add_argument(
+        "files", nargs="*", metavar="FILE", help="WAV file per call (mono or stereo); '-' = raw PCM on stdin"
+    )
+    src = p.add_argument_group("audio")
+    src.add_argument("--caller", type=Path, metavar="WAV", help="the caller's side of one call, mono WAV")
+    src.add_argument("--agent", type=Path, metavar="WAV", help="the agent's side of the same call, mono WAV")
+    src.add_argument(
+        "--caller-channel",
+        choices=sorted(CHANNEL_NAMES),
+        default="left",
+        help="stereo channel of the caller (default: left)",
+    )
+    src.add_argument(
+        "--realtime",
+        action="store_true",
+        help="pace files in real time (default: as fast as decoding allows)",
+    )
+    src.add_argument(
+        "--format", default="s16le", choices=["s16le"], help="raw PCM format on stdin (default: s16le)"
+    )
+    src.add_argument(
+        "--rate",
+        type=int,
+        default=None,
+        help="sample rate of raw PCM on stdin, or of live capture (default 16000)",
+    )
+    src.add_argument(
+        "--channels", type=int, default=1, choices=[1, 2], help="channels of raw PCM on stdin (default: 1)"
+    )
+    src.add_argument(
+        "--device", metavar="DEV", help="one stereo input device (caller + agent), by number or name"
+    )
+    src.add_argument("--caller-device", metavar="DEV", help="input device of the caller")
+    src.add_argument("--agent-device", metavar="DEV", help="input device of the agent")
+    asr = p.add_argument_group("speech recognition")
+    asr.add_argument(
+        "--model", metavar="DIR|NAME", help="Vosk model directory or pulled model name (see `heatmon models`)"
+    )
+    asr.add_argument(
+        "--endpointing",
+        choices=["fast", "stock"],
+        default="fast",
+        help="fast = turns end after shorter trailing silence (default); stock = the model's own rules",
+    )
+    out = p.add_argument_group("output")
+    out.add_argument("--call", metavar="ID", help="call id (default: the file name's stem)")
+    out.add_argument("--agent-name", default="agent", metavar="NAME", help="the agent taking the call(s)")
+    out.add_argument("--partials", action="store_true", help="also emit partial transcripts (rate-limited)")
+    out.add_argument("--console", action="store_true", help="a readable live view instead of JSON lines")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    roles = ChannelRoles(caller=CHANNEL_NAMES[args.caller_channel])
+    sources = _sources(args, roles)
+    try:
+        model_dir = resolve_model(args.model)
+        endpointing = Endpointing() if args.endpointing == "fast" else STOCK_ENDPOINTING
+        from monitor.asr import SpeechModel  # imports vosk: only once the input is known to be good
+
+        model = SpeechModel(endpointing_overlay(model_dir, endpointing))
+        specs = [CallSpec(call, source, _analysis(call)) for call, source in sources]
+        emit: Callable[[Event], None] = ConsoleView(sys.stdout) if args.console else print_event
+        options = CallOptions(agent=args.agent_name, partials=args.partials or args.console)
+        asyncio.run(run_calls(specs, model, emit, options=options))
+    except KeyboardInterrupt:
+        return 130  # every call has emitted call_ended on its way out
+    finally:
+        for _, source in sources:
+            source.close()
+    return 0
+
+
+def _analysis(call: str) -> Analysis:
+    return CallAnalysis(call)
+
+
+def _sources(args: argparse.Namespace, roles: ChannelRoles) -> list[tuple[str, AudioSource]]:
+    """One audio source per call, from whichever inputs were given."""
+    devices = {
+        k: v
+        for k, v in (("call", args.device), ("caller", args.caller_device), ("agent", args.agent_device))
+        if v
+    }
+    given = sum(bool(x) for x in (args.files, args.caller or args.agent, devices))
+    if given == 0:
+        raise InputError(
+            "nothing to monitor: give WAV files, '-' for stdin, --caller/--agent, or devices (see --help)"
+        )
+    if given > 1:
+        raise InputError("give files, --caller/--agent, or devices, not a mix of them")
+    if devices:
+        if "call" in devices and len(devices) > 1:
+            raise InputError(
+                "--device (one stereo device) and --caller-device/--agent-device exclude each other"
+            )
+        live: AudioSource = DeviceSource(devices, rate=args.rate or 16000, roles=roles)
+        return [(str(args.call or "live"), live)]
+    if args.caller or args.agent:
+        if not args.caller:
+            raise InputError("--agent needs --caller too (the caller is the one whose heat we track)")
+        files = {"caller": args.caller, **({"agent": args.agent} if args.agent else {})}
+        both: AudioSource = WavSource(files, roles, realtime=args.realtime)
+        return [(str(args.call or args.caller.stem), both)]
+    if args.call and len(args.files) > 1:
+        raise InputError("--call names one call; with several files each call is named after its file")
+    sources: list[tuple[str, AudioSource]] = []
+    try:
+        for name in _unique_names(args.files, args.call):
+            path = name[1]
+            if path == "-":
+                if args.rate is None:
+                    raise InputError("raw PCM on stdin needs --rate (and --channels if stereo)")
+                source: AudioSource = PcmSource(
+                    sys.stdin.buffer, args.rate, args.channels, roles, realtime=args.realtime
+                )
+            else:
+                source = WavSource({"call": Path(path)}, roles, realtime=args.realtime)
+            sources.append((name[0], source))
+    except InputError:
+        for _, opened in sources:
+            opened.close()
+        raise
+    return sources
+
+
+def _unique_names(files: list[str], explicit: str | None) -> list[tuple[str, str]]:
+    """(call id, file) pairs; ids from file stems, made unique with a counter."""
+    if files.count("-") > 1:
+        raise InputError("stdin ('-') can carry only one call")
+    seen: dict[str, int] = {}
+    out = []
+    for f in files:
+        base = explicit or ("stdin" if f == "-" else Path(f).stem)
+        seen[base] = seen.get(base, 0) + 1
+        out.append((base if seen[base] == 1 else f"{base}-{seen[base]}", f))
+    return out

@@ -1,0 +1,237 @@
+"""CallSession: one call's audio through Vosk and the analysis chain, events out.
+
+This is where asyncio lives. The audio source is read by a daemon thread (a blocked
+`stdin` read must never keep the process from exiting); each block is decoded for every
+party at once in worker threads, because Vosk releases the GIL; turns go through the pure
+analysis chain (sentiment, heat, coach) and every event goes to `emit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from monitor.asr import PartialText, PartyRecognizer, SpeechModel, Utterance
+from monitor.audio import AudioBlock, AudioSource
+from monitor.events import CallEnded, CallStarted, Event, Partial, Turn
+from monitor.levels import LevelTrack
+
+log = logging.getLogger("heatmon")
+
+Emit = Callable[[Event], None]
+
+
+class Analysis(Protocol):
+    """The pure chain a call's turns go through (monitor.analysis.CallAnalysis)."""
+
+    def on_turn(self, turn: Turn) -> list[Event]: ...
+
+    def on_tick(self, t: float) -> list[Event]: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallOptions:
+    """How a call is monitored."""
+
+    agent: str = "agent"
+    partials: bool = False  # emit `partial` events
+    partial_interval: float = 0.5  # at most one partial per party per this much call time
+    tick_interval: float = 1.0  # heat decay and dead-air checks, in call time
+    recycle_after: float = 300.0  # seconds of audio a recogniser decodes before it is replaced
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """One call to monitor: its id, its audio, and the chain its turns go through."""
+
+    call: str
+    source: AudioSource
+    analysis: Analysis | None = None
+
+
+class _End:
+    """Marks the end of a source's blocks in the reader queue."""
+
+
+class CallSession:
+    """Monitors one call from its first audio block to `call_ended`."""
+
+    def __init__(
+        self,
+        spec: CallSpec,
+        model: SpeechModel,
+        emit: Emit,
+        *,
+        options: CallOptions = CallOptions(),
+        executor: Executor | None = None,
+    ) -> None:
+        self.call = spec.call
+        self._source = spec.source
+        self._analysis = spec.analysis
+        self._model = model
+        self._emit = emit
+        self._options = options
+        self._executor = executor
+        self._recognizers: dict[str, PartyRecognizer] = {}
+        self._levels: dict[str, LevelTrack] = {}
+        self._last_partial: dict[str, float] = {}
+        self._next_tick = options.tick_interval
+        self.position = 0.0
+
+    async def run(self) -> None:
+        """Monitor the call until its audio ends (or the task is cancelled: Ctrl-C)."""
+        self._emit(
+            CallStarted(
+                call=self.call,
+                t=0.0,
+                agent=self._options.agent,
+                started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                source=self._source.description,
+            )
+        )
+        try:
+            for party, rate in self._source.rates.items():
+                self._recognizers[party] = PartyRecognizer(
+                    self._model,
+                    rate,
+                    partials=self._options.partials,
+                    recycle_after=self._options.recycle_after,
+                )
+                self._levels[party] = LevelTrack(rate)
+            async for block in self._blocks():
+                await self._decode(block)
+            await self._finish()
+        finally:
+            self._source.close()
+            summary = self._analysis.summary() if self._analysis else {}
+            dropped = getattr(self._source, "dropped", 0)
+            if dropped:
+                summary = {**summary, "dropped_audio_blocks": dropped}
+            self._emit(CallEnded(call=self.call, t=self.position, duration=self.position, summary=summary))
+
+    async def _blocks(self) -> Any:
+        """The source's blocks, read by a daemon thread into a small queue (back-pressure)."""
+        loop = asyncio.get_running_loop()
+        blocks: asyncio.Queue[AudioBlock | _End | BaseException] = asyncio.Queue(maxsize=4)
+
+        def read() -> None:
+            item: AudioBlock | _End | BaseException
+            try:
+                for item in self._source.blocks():
+                    asyncio.run_coroutine_threadsafe(blocks.put(item), loop).result()
+                item = _End()
+            except BaseException as err:  # handed to the event loop, raised there
+                item = err
+            # RuntimeError: the loop is gone, the call was cancelled and nobody is listening
+            with contextlib.suppress(RuntimeError):
+                asyncio.run_coroutine_threadsafe(blocks.put(item), loop).result()
+
+        threading.Thread(target=read, name=f"audio-{self.call}", daemon=True).start()
+        reported_drops = 0
+        while True:
+            item = await blocks.get()
+            if isinstance(item, _End):
+                return
+            if isinstance(item, BaseException):
+                raise item
+            dropped = getattr(self._source, "dropped", 0)
+            if dropped > reported_drops:
+                log.warning(
+                    "%s: audio is arriving faster than it is decoded; %d blocks dropped", self.call, dropped
+                )
+                reported_drops = dropped
+            yield item
+
+    async def _decode(self, block: AudioBlock) -> None:
+        loop = asyncio.get_running_loop()
+        parties = [p for p in block.pcm if p in self._recognizers]
+        for party in parties:
+            self._levels[party].add(block.pcm[party])
+        results = await asyncio.gather(
+            *(
+                loop.run_in_executor(self._executor, self._recognizers[p].accept, block.pcm[p])
+                for p in parties
+            )
+        )
+        self.position = max(r.position for r in self._recognizers.values())
+        self._handle(zip(parties, results, strict=True))
+        while self.position >= self._next_tick:
+            if self._analysis:
+                self._emit_all(self._analysis.on_tick(self._next_tick))
+            self._next_tick += self._options.tick_interval
+
+    async def _finish(self) -> None:
+        loop = asyncio.get_running_loop()
+        parties = list(self._recognizers)
+        results = await asyncio.gather(
+            *(loop.run_in_executor(self._executor, self._recognizers[p].finish) for p in parties)
+        )
+        self._handle(zip(parties, results, strict=True))
+
+    def _handle(self, results: Iterable[tuple[str, Sequence[Utterance | PartialText]]]) -> None:
+        found = [(party, r) for party, rs in results for r in rs]
+        found.sort(key=lambda pr: pr[1].heard_at if isinstance(pr[1], PartialText) else pr[1].end)
+        for party, result in found:
+            if isinstance(result, Utterance):
+                self._last_partial.pop(party, None)
+                self._on_turn(self._turn(party, result))
+            elif self._partial_due(party, result.heard_at):
+                self._emit(Partial(call=self.call, t=result.heard_at, speaker=party, text=result.text))
+
+    def _partial_due(self, party: str, t: float) -> bool:
+        last = self._last_partial.get(party)
+        if last is not None and t - last < self._options.partial_interval:
+            return False
+        self._last_partial[party] = t
+        return True
+
+    def _turn(self, party: str, utterance: Utterance) -> Turn:
+        start, end = utterance.start, utterance.end
+        span = end - start
+        return Turn(
+            call=self.call,
+            t=utterance.heard_at,
+            speaker=party,
+            text=utterance.text,
+            start=start,
+            end=end,
+            words=tuple(w.to_dict() for w in utterance.words),
+            confidence=None if utterance.confidence is None else round(utterance.confidence, 3),
+            loudness_db=self._levels[party].loudness_db(start, end),
+            rate_wps=round(len(utterance.words) / span, 2) if span > 0 else None,
+        )
+
+    def _on_turn(self, turn: Turn) -> None:
+        self._emit_all(self._analysis.on_turn(turn) if self._analysis else [turn])
+
+    def _emit_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self._emit(event)
+
+
+async def run_calls(
+    specs: Sequence[CallSpec], model: SpeechModel, emit: Emit, *, options: CallOptions = CallOptions()
+) -> None:
+    """Monitor several calls at once, sharing the model; stop them all if one fails."""
+    parties = sum(len(spec.source.rates) for spec in specs)
+    with ThreadPoolExecutor(max_workers=max(2, parties), thread_name_prefix="vosk") as executor:
+        sessions = [CallSession(spec, model, emit, options=options, executor=executor) for spec in specs]
+        tasks = [asyncio.create_task(s.run(), name=f"call-{s.call}") for s in sessions]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception():
+                raise task.exception()  # type: ignore[misc]

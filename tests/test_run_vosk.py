@@ -1,0 +1,123 @@
+"""`heatmon run` end to end with real Vosk (the Korean model) on real synthetic speech."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ko_speech import model_dir, write_wav
+from run_support import Result, heatmon
+
+Spans = list[tuple[str, float, float]]
+
+
+def _speakers_of_words(turn: dict, spans: Spans) -> set[str]:
+    """Who really spoke at the middle of each of this turn's words."""
+    found = set()
+    for word in turn["words"]:
+        middle = (word["start"] + word["end"]) / 2
+        found |= {who for who, s, e in spans if s - 0.3 <= middle <= e + 0.3}
+    return found
+
+
+def _check_call(result: Result, call: str, spans: Spans, speakers: set[str]) -> None:
+    events = [e for e in result.events if e["call"] == call]
+    assert events[0]["type"] == "call_started" and events[-1]["type"] == "call_ended"
+    turns = [e for e in events if e["type"] == "turn"]
+    assert {t["speaker"] for t in turns} == speakers
+    for turn in turns:
+        assert turn["text"].strip()
+        assert _speakers_of_words(turn, spans) == {turn["speaker"]}, turn
+        assert turn["start"] < turn["end"] <= turn["t"] + 1e-6
+        times = [(w["start"], w["end"]) for w in turn["words"]]
+        assert times == sorted(times) and times[0][0] == turn["start"] and times[-1][1] == turn["end"]
+        assert 0 < turn["confidence"] <= 1 and turn["loudness_db"] < 0 and turn["rate_wps"] > 0
+    for speaker in speakers:
+        starts = [t["start"] for t in turns if t["speaker"] == speaker]
+        assert starts == sorted(starts)
+    assert events[-1]["duration"] == pytest.approx(21.0, abs=0.2)
+
+
+def test_stereo_call_gives_turns_for_each_party(two_party_call: tuple[Path, Spans]) -> None:
+    """A stereo call yields turns for both parties, each on its own channel's speech, with word times."""
+    wav, spans = two_party_call
+    result = heatmon("run", str(wav))
+    assert result.code == 0, result.stderr
+    _check_call(result, "two_party", spans, {"caller", "agent"})
+    assert len(result.of("turn")) >= 4
+
+
+def test_caller_channel_swaps_roles(two_party_call: tuple[Path, Spans]) -> None:
+    """--caller-channel right makes the right channel's speech the caller's."""
+    wav, spans = two_party_call
+    swapped = [("agent" if who == "caller" else "caller", s, e) for who, s, e in spans]
+    result = heatmon("run", "--caller-channel", "right", str(wav))
+    assert result.code == 0, result.stderr
+    _check_call(result, "two_party", swapped, {"caller", "agent"})
+
+
+def test_telephone_rate_stdin_pcm(call_frames: tuple[np.ndarray, Spans]) -> None:
+    """Raw 8 kHz stereo PCM on stdin is transcribed per party."""
+    frames, spans = call_frames
+    result = heatmon(
+        "run", "-", "--rate", "8000", "--channels", "2", "--call", "pipe", stdin=frames.tobytes()
+    )
+    assert result.code == 0, result.stderr
+    turns = result.of("turn", call="pipe")
+    assert {t["speaker"] for t in turns} == {"caller", "agent"}
+    assert all(_speakers_of_words(t, spans) == {t["speaker"]} for t in turns)
+
+
+def test_several_calls_and_party_files_in_one_process(
+    tmp_path: Path, two_party_call: tuple[Path, Spans], call_frames: tuple[np.ndarray, Spans]
+) -> None:
+    """Several files are monitored at once, one model, each call with its own events."""
+    wav, spans = two_party_call
+    frames, spans8 = call_frames
+    mono = write_wav(tmp_path / "mono8k.wav", frames[:, 0].copy(), 8000)
+    result = heatmon("run", str(wav), str(mono))
+    assert result.code == 0, result.stderr
+    _check_call(result, "two_party", spans, {"caller", "agent"})
+    _check_call(result, "mono8k", spans8, {"caller"})  # mono = the caller alone
+    caller = write_wav(tmp_path / "c.wav", frames[:, 0].copy(), 8000)
+    agent = write_wav(tmp_path / "a.wav", frames[:, 1].copy(), 8000)
+    result = heatmon("run", "--caller", str(caller), "--agent", str(agent), "--call", "split")
+    assert result.code == 0, result.stderr
+    _check_call(result, "split", spans8, {"caller", "agent"})
+
+
+def test_partials_are_rate_limited(two_party_call: tuple[Path, Spans]) -> None:
+    """--partials adds partial events, no two of one speaker closer than the limit."""
+    wav, _ = two_party_call
+    result = heatmon("run", "--partials", str(wav))
+    partials = result.of("partial")
+    assert partials and all(p["text"] for p in partials)
+    for speaker in ("caller", "agent"):
+        times = [p["t"] for p in partials if p["speaker"] == speaker]
+        assert all(b - a >= 0.5 - 1e-6 for a, b in itertools.pairwise(times))
+
+
+def test_console_view_is_readable(two_party_call: tuple[Path, Spans]) -> None:
+    """--console prints readable lines instead of JSON."""
+    import subprocess
+    import sys
+
+    wav, _ = two_party_call
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--console", str(wav)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "call started" in out and "CALLER" in out and "AGENT" in out and "call ended" in out
+    assert not out.lstrip().startswith("{")
+
+
+def test_stock_endpointing_is_selectable(two_party_call: tuple[Path, Spans]) -> None:
+    """--endpointing stock runs with the model's own rules and still finds every line."""
+    wav, spans = two_party_call
+    result = heatmon("run", "--endpointing", "stock", "--model", str(model_dir()), str(wav))
+    assert result.code == 0, result.stderr
+    _check_call(result, "two_party", spans, {"caller", "agent"})
