@@ -106,9 +106,10 @@ class Coach:
     def warning(self, t: float, letter: str, level: str) -> list[Advice]:
         """Advice for a warning returned by `on_agent_turn` (e.g. sympathy that blames the company)."""
         step = next(s for s in self.playbook.steps if s.letter == letter)
-        if not self._may_prompt(t, level, "!" + letter, ignore_done=True):
+        # A warning answers what the agent just said: it does not wait for the global cooldown.
+        if not self._may_prompt(t, level, "!" + letter, global_cooldown=False):
             return []
-        return [self._advice(t, letter, step.warn_message, self._fill(step.suggestions("default")))]
+        return [self._advice(t, "!" + letter, step.warn_message, self._fill(step.suggestions("default")))]
 
     def suggest(self, t: float, level: str, situation: str = "default") -> list[Advice]:
         """The next step's prompt and phrases, if the call is warm enough and no cooldown holds."""
@@ -140,11 +141,11 @@ class Coach:
             return contains(words, step.detect) is not None or is_question(words, step.not_questions)
         return contains(words, step.detect) is not None
 
-    def _may_prompt(self, t: float, level: str, key: str, ignore_done: bool = False) -> bool:
+    def _may_prompt(self, t: float, level: str, key: str, global_cooldown: bool = True) -> bool:
         pb = self.playbook
         if LEVELS.index(level) < LEVELS.index(pb.min_level):
             return False
-        if self._last_prompt_t is not None and t - self._last_prompt_t < pb.cooldown_s:
+        if global_cooldown and self._last_prompt_t is not None and t - self._last_prompt_t < pb.cooldown_s:
             return False
         last = self._last_step_prompt.get(key)
         return last is None or t - last >= pb.same_step_cooldown_s

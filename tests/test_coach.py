@@ -167,3 +167,15 @@ def test_bad_playbook_is_a_clear_error(tmp_path: Path, change: object, message: 
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(InputError, match=message):
         Playbook.from_file(path)
+
+
+def test_excuses_earn_a_take_responsibility_warning_once_per_cooldown(coach: Coach) -> None:
+    """ "company policy" on a heated call earns a T warning at once, but not again within the cooldown."""
+    coach.suggest(10.0, "hot")
+    marks = coach.on_agent_turn(12.0, "theres nothing i can do its company policy", False, False)
+    assert "!T" in marks
+    first = coach.warning(12.0, "T", "hot")
+    assert first and first[0].step == "T" and "excuses" in first[0].prompt
+    coach.on_agent_turn(20.0, "its company policy", False, False)
+    assert coach.warning(20.0, "T", "hot") == []
+    assert coach.warning(60.0, "T", "hot") != []
