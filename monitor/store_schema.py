@@ -107,6 +107,9 @@ def migrate(conn: sqlite3.Connection) -> int:
     processes opening an old file at once migrate it once. The connection must be in
     autocommit mode (isolation_level None) so that the BEGIN here is the only one.
     """
+    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if current == LATEST_VERSION:
+        return current  # the usual case: no write lock, so readers never wait for the hub's commits
     conn.execute("BEGIN IMMEDIATE")
     try:
         found = int(conn.execute("PRAGMA user_version").fetchone()[0])

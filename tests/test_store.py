@@ -375,3 +375,19 @@ def test_the_reader_serves_history_queries_off_the_event_loop(db: Path) -> None:
     assert before == []
     assert [r["id"] for r in rows] == ["heat-deescalation"] and rows[0]["ref"].startswith("#")
     assert detail["review"]["peak_heat"] == rows[0]["peak_heat"] and len(detail["turns"]) == 37
+
+
+def test_opening_for_reading_does_not_wait_for_a_writer(db: Path) -> None:
+    """A history read opens and queries the store while the hub's writer holds its write lock."""
+    write_all(db, [call_events("calm-move", "2026-11-20T09:00:00Z")])
+    writer = Store.open(db)
+    writer.conn.execute("BEGIN IMMEDIATE")
+    try:
+        began = time.monotonic()
+        reader = Store.open(db, create=False)
+        assert [row.id for row in reader.list_calls()] == ["calm-move"]
+        reader.close()
+        assert time.monotonic() - began < 1.0
+    finally:
+        writer.conn.execute("ROLLBACK")
+        writer.close()
