@@ -64,7 +64,9 @@ class CallAnalysis:
 
     def on_turn(self, turn: Turn) -> list[Event]:
         """A finished turn: the turn enriched, then the heat / alert / coach events it causes."""
-        self.t = max(self.t, turn.end)
+        # Events never go back in time, even for a turn that arrives late.
+        now = max(self.t, _known_at(turn))
+        self.t = now
         caller = turn.speaker == "caller"
         self._counts[turn.speaker] += 1
         score = self.scorer.score(turn.text) if caller else None
@@ -74,12 +76,12 @@ class CallAnalysis:
         timing = self.cues.on_turn(turn)
         if score is not None:
             notes += self._caller_turn(turn, score)
-        notes += self._timing(timing, turn.end)
+        notes += self._timing(timing, now)
         if caller:
             situation = _situation(score, timing)
             problem_at, problems = _problem_at(turn.text, score)
             advice += self.coach.on_caller_turn(
-                turn.end,
+                now,
                 turn.text,
                 score.score if score else 0.0,
                 problem_at,
@@ -92,8 +94,8 @@ class CallAnalysis:
         self._last_turn = turn
         return [
             enriched,
-            *self._heat_events(turn.end, force=True, notes=notes),
-            *self._coach_events(turn.end, advice),
+            *self._heat_events(now, force=True, notes=notes),
+            *self._coach_events(now, advice),
         ]
 
     def on_tick(self, t: float) -> list[Event]:
@@ -138,7 +140,7 @@ class CallAnalysis:
         }
 
     def _caller_turn(self, turn: Turn, score: TurnScore) -> list[AlertNote]:
-        t = turn.end
+        t = _known_at(turn)
         self._scores.append(score.score)
         self._caller_text = turn.text
         if score.score < -0.05:
@@ -161,6 +163,7 @@ class CallAnalysis:
         return notes
 
     def _agent_turn(self, turn: Turn, timing: list[TimingCue]) -> list[Advice]:
+        now = _known_at(turn)
         last = self._last_turn
         talked_over = self._agent_talked_over or any(
             c.kind == "talk_over" and c.by == "agent" for c in timing
@@ -174,15 +177,13 @@ class CallAnalysis:
         )
         advice: list[Advice] = []
         names = {s.letter: s.name for s in self.playbook.steps}
-        for letter in self.coach.on_agent_turn(turn.end, turn.text, let_finish, talked_over):
+        for letter in self.coach.on_agent_turn(now, turn.text, let_finish, talked_over):
             if letter.startswith("!"):
-                advice += self.coach.warning(turn.end, letter[1:], self.heat.level)
+                advice += self.coach.warning(now, letter[1:], self.heat.level)
             else:
-                self.heat.fall(
-                    turn.end, self.playbook.heat_relief, f"agent took step {letter}: {names[letter]}"
-                )
+                self.heat.fall(now, self.playbook.heat_relief, f"agent took step {letter}: {names[letter]}")
         if talked_over:
-            advice += self.coach.suggest(turn.end, self.heat.level, "talk_over")
+            advice += self.coach.suggest(now, self.heat.level, "talk_over")
         return advice
 
     def _timing(self, cues: list[TimingCue], t: float) -> list[AlertNote]:
@@ -211,10 +212,11 @@ class CallAnalysis:
         return notes
 
     def _heat_events(self, t: float, *, force: bool, notes: list[AlertNote]) -> list[Event]:
-        state = self.heat.take()
+        state = self.heat.take(clear=False)
         moved = abs(state.value - self._sent[0])
         events: list[Event] = []
         if state.level_changed or moved >= (0.5 if force else TICK_HEAT_STEP):
+            self.heat.take()
             reasons = state.reasons or (("cooling down over time",) if state.value < self._sent[0] else ())
             events.append(self._heat_event(t, state, reasons))
             self._sent = (state.value, state.level)
@@ -246,6 +248,14 @@ class CallAnalysis:
             CoachEvent(call=self.call, t=t, step=a.step, prompt=a.prompt, phrases=a.phrases, done=a.done)
             for a in advice
         ]
+
+
+def _known_at(turn: Turn) -> float:
+    """When the turn became known: its event time (live: after endpointing), never before its end.
+
+    Events a turn causes carry this time, so they never come before the turn itself.
+    """
+    return max(turn.t, turn.end)
 
 
 def _situation(score: TurnScore | None, timing: list[TimingCue]) -> str:

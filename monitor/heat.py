@@ -118,8 +118,12 @@ class HeatModel:
         else:
             self.decay_to(t)
 
-    def take(self) -> HeatState:
-        """The current state with the reasons gathered since the last `take`, which clears them."""
+    def take(self, *, clear: bool = True) -> HeatState:
+        """The current state with the reasons gathered since the last `take`, which clears them.
+
+        With `clear=False` (a look that is not sent on) the reasons and level change are kept
+        for the next `take`, so an update too small to send loses none of its reasons.
+        """
         changed = self.level != self._level_before
         state = HeatState(
             value=round(self.value, 1),
@@ -128,8 +132,9 @@ class HeatModel:
             reasons=tuple(self._reasons),
             level_changed=changed,
         )
-        self._reasons.clear()
-        self._level_before = self.level
+        if clear:
+            self._reasons.clear()
+            self._level_before = self.level
         return state
 
     def trend(self) -> float:

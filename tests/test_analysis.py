@@ -171,11 +171,12 @@ steps = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(steps, max_size=40))
 def test_any_call_keeps_heat_in_bounds_and_agents_unscored(plan: list[tuple[object, ...]]) -> None:
     """Random turns, ticks and speech signals, in any order: no crash, heat 0..100, agents unscored."""
     analysis = CallAnalysis("fuzz")
+    last_t = 0.0
     for step in plan:
         if step[0] == "turn":
             _, who, text, start, length, loudness, confidence = step
@@ -195,6 +196,9 @@ def test_any_call_keeps_heat_in_bounds_and_agents_unscored(plan: list[tuple[obje
             events = analysis.on_tick(float(step[1]))  # type: ignore[arg-type]
         else:
             events = analysis.on_speech(str(step[1]), float(step[2]), bool(step[3]))  # type: ignore[arg-type]
+        for event in events[1:] if step[0] == "turn" else events:
+            assert event.t >= last_t  # events never go back in time
+            last_t = event.t
         for event in events:
             if isinstance(event, Heat):
                 assert 0.0 <= event.value <= 100.0 and event.reasons
