@@ -55,13 +55,27 @@ async def open_client(url: str, role: str, token: str, **extra: Any) -> ClientCo
 
 
 async def run_hub(tokens_file: str, tick: float) -> None:
+    import gc
+
     from monitor.hub import HubConfig, Tokens, serve_hub
 
+    pauses: list[float] = []
+    began = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        elif info["generation"] == 2:
+            pauses.append(time.perf_counter() - began[0])
+
+    gc.callbacks.append(on_gc)
     config = HubConfig(tick=tick, replay_window=20_000)
     async with serve_hub(Tokens.load(Path(tokens_file)), port=0, config=config) as hub:
         say(f"port {hub.port}")
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-        say(f"result {json.dumps({'cut_offs': hub.cut_offs, 'viewers': len(hub.viewers)})}")
+        counters = {"cut_offs": hub.cut_offs, "viewers": len(hub.viewers), **hub.stats}
+        counters.update(gen2_collections=len(pauses), gen2_max_ms=round(1000 * max(pauses, default=0), 1))
+        say(f"result {json.dumps(counters)}")
 
 
 async def run_relay() -> None:
@@ -208,7 +222,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--out")
     parser.add_argument("--relay", action="store_true")
+    parser.add_argument("--profile", help="hub: write a cProfile of the server to this file")
     args = parser.parse_args()
+    if args.role == "hub" and args.profile:
+        import cProfile
+
+        cProfile.runctx("asyncio.run(run_hub(args.tokens, args.tick))", globals(), locals(), args.profile)
+        return
     if args.role == "hub":
         job = run_hub(args.tokens, args.tick)
     elif args.role == "relay":

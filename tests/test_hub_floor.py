@@ -26,7 +26,7 @@ def test_floor_numbers_events_and_keeps_bounded_call_state():
         floor.publish(heat("c1", i % 100, t=float(i)), now=0)
     call = floor.calls["c1"]
     assert floor.seq == 100 + TURNS_KEPT + 10 + HISTORY_KEPT + 5
-    assert len(call.turns) == TURNS_KEPT and call.turns[-1]["text"] == f"t{TURNS_KEPT + 9}"
+    assert len(call.turns) == TURNS_KEPT and json.loads(call.turns[-1])["text"] == f"t{TURNS_KEPT + 9}"
     assert len(call.heat_history) == HISTORY_KEPT and len(call.sentiments) == TURNS_KEPT + 10
     assert call.heat is not None and call.heat["value"] == (HISTORY_KEPT + 4) % 100
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 
 from hub_support import TOKENS, events, heat, started, turn, viewer
@@ -66,7 +67,7 @@ def test_publisher_buffers_while_hub_down_and_resends_after_restart():
                 assert await pub.flush(timeout=5)
                 call = hub.floor.calls["c1"]
                 assert call.agent == "alice" and call.heat is not None and call.heat["value"] == 40
-                assert [t["text"] for t in call.turns] == ["said while the hub was down"]
+                assert [json.loads(t)["text"] for t in call.turns] == ["said while the hub was down"]
                 _, welcome = await viewer(hub, "agent", "alice")
                 assert [c["call"] for c in welcome["snapshot"]["calls"]] == ["c1"]
 

@@ -68,7 +68,7 @@ def test_last_seq_outside_the_window_means_rebuild_from_snapshot():
             pub = Publishing(await publisher(hub))
             await pub.send(started("c1", "alice"), *[turn("c1", f"t{i}", t=i + 1.0) for i in range(10)])
             await pub.acked()
-            first = hub.floor.window[0].seq
+            first = hub.floor.window[0][0]
             for last_seq in (first - 2, 0, hub.floor.seq + 100):
                 ws, welcome = await viewer(hub, last_seq=last_seq)
                 assert welcome["replay"] is False, last_seq

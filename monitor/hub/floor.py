@@ -36,7 +36,7 @@ class Stamped:
     json: str
 
 
-def encode(data: dict[str, Any]) -> str:
+def encode(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -53,16 +53,19 @@ class CallState:
     ended: bool = False
     ended_at: float | None = None
     heat: dict[str, Any] | None = None
-    heat_history: deque[list[float]] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
-    sentiments: deque[list[float]] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
-    turns: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=TURNS_KEPT))
+    # (t, value) pairs as tuples: tuples of numbers are left alone by the cyclic GC, lists are not
+    heat_history: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
+    sentiments: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
+    # Turns as the JSON the hub forwarded: a dict with a nested sentiment dict per turn would
+    # put 100,000 more objects under the cyclic GC on a floor of 2,000 calls.
+    turns: deque[str] = field(default_factory=lambda: deque(maxlen=TURNS_KEPT))
     partials: dict[str, str] = field(default_factory=lambda: {"caller": "", "agent": ""})
     coach: dict[str, Any] | None = None
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MESSAGES_PER_CALL))
 
-    def apply(self, event: dict[str, Any], now: float) -> None:
-        """Fold one event (already stamped with `seq`) into the state."""
+    def apply(self, event: dict[str, Any], now: float, encoded: str) -> None:
+        """Fold one event (already stamped with `seq`, and `encoded` as JSON) into the state."""
         kind = event["type"]
         t = event.get("t")
         if isinstance(t, (int, float)) and t > self.t:
@@ -76,14 +79,14 @@ class CallState:
         elif kind == "partial":
             self.partials[event["speaker"]] = event["text"]
         elif kind == "turn":
-            self.turns.append(event)
+            self.turns.append(encoded)
             self.partials[event["speaker"]] = ""
             sentiment = event.get("sentiment")
             if event["speaker"] == "caller" and isinstance(sentiment, dict) and "compound" in sentiment:
-                self.sentiments.append([event["t"], sentiment["compound"]])
+                self.sentiments.append((event["t"], sentiment["compound"]))
         elif kind == "heat":
             self.heat = {k: event.get(k) for k in ("value", "level", "trend", "reasons")}
-            self.heat_history.append([event["t"], event["value"]])
+            self.heat_history.append((event["t"], event["value"]))
         elif kind == "alert":
             self.alerts[event["id"]] = {**event, "acked_by": None}
             while len(self.alerts) > ALERTS_PER_CALL:
@@ -94,7 +97,18 @@ class CallState:
             self.ended, self.ended_at = True, now
             self.partials = {"caller": "", "agent": ""}
 
+    def to_json(self) -> str:
+        """The CALLSTATE as JSON, the stored turns spliced in as they are."""
+        head = encode(self._fields())
+        assert head.endswith('"turns":[]}')
+        return head[:-3] + "[" + ",".join(self.turns) + "]}"
+
     def to_dict(self) -> dict[str, Any]:
+        """The CALLSTATE as a dict."""
+        data: dict[str, Any] = json.loads(self.to_json())
+        return data
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "call": self.call,
             "agent": self.agent,
@@ -106,11 +120,11 @@ class CallState:
             "heat": self.heat,
             "heat_history": list(self.heat_history),
             "sentiments": list(self.sentiments),
-            "turns": list(self.turns),
             "partials": dict(self.partials),
             "coach": self.coach,
             "alerts": list(self.alerts.values()),
             "messages": list(self.messages),
+            "turns": [],  # last, so that to_json can splice the stored turns in
         }
 
 
@@ -125,7 +139,11 @@ class Floor:
     def __init__(self, *, first_seq: int = 1, replay_window: int = 50_000, ended_retention: float = 300.0):
         self.seq = first_seq - 1
         self.calls: dict[str, CallState] = {}
-        self.window: deque[Stamped] = deque(maxlen=replay_window)
+        # Plain tuples (seq, agent, key, json), not Stamped objects: the cyclic GC untracks tuples
+        # of strings and numbers, so a full window does not lengthen its pauses.
+        self.window: deque[tuple[int, str | None, tuple[str, str, str] | None, str]] = deque(
+            maxlen=replay_window
+        )
         self.alert_feed: deque[dict[str, Any]] = deque(maxlen=ALERT_FEED_KEPT)
         self.ended_retention = ended_retention
 
@@ -135,7 +153,7 @@ class Floor:
         kind = data["type"]
         key = (data["call"], kind, data.get("speaker", "")) if kind in COALESCED else None
         stamped = Stamped(self.seq, call.agent if call else None, key, encode(data))
-        self.window.append(stamped)
+        self.window.append((stamped.seq, stamped.agent, stamped.key, stamped.json))
         return data, stamped
 
     def publish(self, event: dict[str, Any], now: float) -> tuple[dict[str, Any], Stamped]:
@@ -148,7 +166,7 @@ class Floor:
         if event["type"] == "call_started":
             call.agent = event.get("agent")  # visibility of this very event follows the new agent
         data, stamped = self._stamp(event, call)
-        call.apply(data, now)
+        call.apply(data, now, stamped.json)
         if data["type"] == "alert":
             self.alert_feed.append(call.alerts[data["id"]])
         return data, stamped
@@ -182,27 +200,32 @@ class Floor:
         call.messages.append(data)
         return data, stamped
 
-    def snapshot(self, agent: str | None) -> dict[str, Any]:
-        """The welcome's snapshot for a viewer limited to `agent` (None: everything)."""
-        calls = [c.to_dict() for c in self.calls.values() if agent is None or c.agent == agent]
+    def snapshot_json(self, agent: str | None) -> str:
+        """The welcome's snapshot, as JSON, for a viewer limited to `agent` (None: everything)."""
+        calls = [c.to_json() for c in self.calls.values() if agent is None or c.agent == agent]
         if agent is None:
             alerts = list(self.alert_feed)
         else:
             mine = {c.call for c in self.calls.values() if c.agent == agent}
             alerts = [a for a in self.alert_feed if a["call"] in mine]
-        return {"calls": calls, "alerts": alerts}
+        return '{"calls":[' + ",".join(calls) + '],"alerts":' + encode(alerts) + "}"
+
+    def snapshot(self, agent: str | None) -> dict[str, Any]:
+        """The snapshot as a dict (the HTTP API, tests)."""
+        data: dict[str, Any] = json.loads(self.snapshot_json(agent))
+        return data
 
     def since(self, last_seq: int, agent: str | None, limit: int) -> list[Stamped] | None:
         """Events after `last_seq` the viewer may see, or None if the window no longer has them all
         (or `last_seq` is from another life of the hub, or there are more than `limit`)."""
         if last_seq == self.seq:
             return []
-        if not self.window or last_seq > self.seq or last_seq < self.window[0].seq - 1:
+        if not self.window or last_seq > self.seq or last_seq < self.window[0][0] - 1:
             return None
-        start = last_seq + 1 - self.window[0].seq  # the window's seqs are contiguous
+        start = last_seq + 1 - self.window[0][0]  # the window's seqs are contiguous
         if len(self.window) - start > limit * 4:
             return None
-        missed = [s for s in islice(self.window, start, None) if visible(s, agent)]
+        missed = [Stamped(*s) for s in islice(self.window, start, None) if agent is None or s[1] == agent]
         return missed if len(missed) <= limit else None
 
     def expire(self, now: float) -> list[str]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import ssl as ssl_module
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -55,6 +57,7 @@ class HubConfig:
     hello_timeout: float = 10.0
     max_message: int = 64 * 1024
     write_limit: int = 256 * 1024  # per-connection socket buffer before send() waits
+    viewer_sndbuf: int = 256 * 1024  # kernel send buffer of a viewer's socket (0: the OS default)
     publisher_idle: float = 24 * 3600.0  # forget a publisher's pseq after this long unheard
 
 
@@ -83,6 +86,7 @@ class Hub:
         self.ledger = PublisherLedger()
         self.viewers: set[Viewer] = set()
         self.cut_offs = 0
+        self.stats: Counter[str] = Counter()  # for benchmarks and curious operators
         self._outbox: list[Stamped] = []
         self._flush_handle: asyncio.Handle | None = None
         self._last_flush = 0.0
@@ -125,10 +129,13 @@ class Hub:
         if not events:
             return
         see_all: list[ServerConnection] = []
+        self.stats["ticks"] += 1
+        self.stats["events"] += len(events)
         for viewer in list(self.viewers):
             if viewer.agent is None and viewer.idle:
                 see_all.append(viewer.ws)
             else:
+                self.stats["offers_to_busy_viewers"] += 1
                 viewer.offer(events)
         if see_all:
             # Supervisors that keep up all get the same messages: encode them once for all.
@@ -176,6 +183,11 @@ class Hub:
             log.info("%s %s disconnected", grant.role, grant.name)
 
     async def _serve_viewer(self, ws: ServerConnection, grant: Grant, hello: dict[str, Any]) -> None:
+        sock = ws.transport.get_extra_info("socket")
+        if sock is not None and self.config.viewer_sndbuf:
+            # A fixed kernel send buffer instead of autotuning (up to 4 MB on Linux): a viewer that
+            # stopped reading then backs up into our queue, and is cut off, within seconds.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.config.viewer_sndbuf)
         self._flush()  # everything numbered so far goes to the current viewers, not into this replay
         agent = grant.agent
         last_seq = hello.get("last_seq")
@@ -194,19 +206,19 @@ class Hub:
         )
         if missed:
             viewer.offer(missed)
-        welcome = {
+        head = {
             "type": "welcome",
             "role": grant.role,
             "agent": agent,
             "name": grant.name,
             "seq": self.floor.seq,
-            "snapshot": self.floor.snapshot(agent),
             "replay": missed is not None,
         }
+        welcome = encode(head)[:-1] + ',"snapshot":' + self.floor.snapshot_json(agent) + "}"
         # Registered in the same step as the snapshot: no event can fall between the two.
         self.viewers.add(viewer)
         try:
-            await ws.send(encode(welcome))
+            await ws.send(welcome)
             viewer.start()
             async for raw in ws:
                 reply = self._viewer_request(grant, raw)
