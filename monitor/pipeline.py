@@ -46,7 +46,7 @@ class CallOptions:
     partials: bool = False  # emit `partial` events
     partial_interval: float = 0.5  # at most one partial per party per this much call time
     tick_interval: float = 1.0  # heat decay and dead-air checks, in call time
-    recycle_after: float = 300.0  # seconds of audio a recogniser decodes before it is replaced
+    recycle_after: float = 300.0  # seconds of audio a recogniser decodes before it is replaced (see asr.py)
 
 
 @dataclass(frozen=True, slots=True)

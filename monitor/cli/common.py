@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
+from monitor.errors import HeatmonError
 from monitor.events import Event
+
+log = logging.getLogger("heatmon")
+
+Emit = Callable[[Event], None]
 
 
 def add_subparser(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str, description: str
-) -> argparse.ArgumentParser:  # noqa: A002
+) -> argparse.ArgumentParser:
     """A subcommand parser whose --help shows the description as written."""
     parser: argparse.ArgumentParser = sub.add_parser(
         name, help=help, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -22,3 +31,50 @@ def print_event(event: Event) -> None:
     """Write one event as a JSON line to stdout, flushed so pipes see it at once."""
     sys.stdout.write(event.to_json() + "\n")
     sys.stdout.flush()
+
+
+def add_hub_options(parser: argparse.ArgumentParser) -> None:
+    """--hub and its token: also stream the events to a running `heatmon hub`."""
+    group = parser.add_argument_group("hub")
+    group.add_argument(
+        "--hub", metavar="URL", help="also publish the events to a hub, e.g. ws://127.0.0.1:8765"
+    )
+    group.add_argument(
+        "--hub-token",
+        metavar="TOKEN",
+        help="publisher token (default: $HEATMON_HUB_TOKEN, else the hub's tokens file on this machine)",
+    )
+    group.add_argument(
+        "--tokens", type=Path, metavar="FILE", help="the hub's tokens file to take the token from"
+    )
+
+
+@contextlib.asynccontextmanager
+async def event_output(args: argparse.Namespace, emit: Emit) -> AsyncIterator[Emit]:
+    """`emit`, or, with --hub, `emit` plus publishing to the hub; waits for the hub's
+    acknowledgements at the end so nothing published is lost on exit."""
+    if not getattr(args, "hub", None):
+        yield emit
+        return
+    from monitor.hub.auth import publisher_token
+    from monitor.hub.publisher import Publisher
+
+    token = publisher_token(args.hub_token, args.tokens)
+    async with Publisher(args.hub, token) as publisher:
+
+        def both(event: Event) -> None:
+            emit(event)
+            publisher.publish(event)
+
+        try:
+            yield both
+        finally:
+            flushed = await publisher.flush(timeout=10)
+            if publisher.rejected:
+                raise HubRefused(f"the hub at {args.hub} refused this publisher: {publisher.rejected}")
+            if not flushed:
+                log.warning("%d events were not acknowledged by the hub at %s", publisher.unacked, args.hub)
+
+
+class HubRefused(HeatmonError):
+    """The hub closed the publisher's connection for good (bad token, wrong role)."""

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from monitor.cli.common import add_subparser, print_event
+from monitor.cli.common import Emit, add_hub_options, add_subparser, event_output, print_event
 from monitor.errors import InputError
 from monitor.lexicon import Lexicon
 from monitor.playbook import Playbook
@@ -35,7 +35,8 @@ its line number (or, with --skip-bad, a warning and the line is left out).
 examples:
   heatmon replay --fast models/demo_calls/heat-deescalation.jsonl
   heatmon replay --speed 4 --agent priya call1.jsonl call2.jsonl
-  heatmon replay --fast --playbook my-playbook.json call.jsonl | jq 'select(.type=="coach")'""",
+  heatmon replay --fast --playbook my-playbook.json call.jsonl | jq 'select(.type=="coach")'
+  heatmon replay --speed 2 --hub ws://127.0.0.1:8765 models/demo_calls/*.jsonl   onto the floor board""",
     )
     parser.add_argument(
         "transcripts", nargs="+", type=Path, metavar="TRANSCRIPT.jsonl", help="transcript files"
@@ -49,6 +50,7 @@ examples:
     )
     parser.add_argument("--skip-bad", action="store_true", help="skip malformed lines with a warning")
     add_data_options(parser)
+    add_hub_options(parser)
     parser.set_defaults(func=run_replay)
 
 
@@ -78,7 +80,21 @@ def run_replay(args: argparse.Namespace) -> int:
         for warning in transcript.warnings:
             print(f"heatmon: warning: {warning}", file=sys.stderr)
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    if args.fast:
+    asyncio.run(_replay(args, transcripts, started_at, playbook, lexicon))
+    return 0
+
+
+async def _replay(
+    args: argparse.Namespace,
+    transcripts: list[Transcript],
+    started_at: str,
+    playbook: Playbook | None,
+    lexicon: Lexicon | None,
+) -> None:
+    async with event_output(args, print_event) as emit:
+        if not args.fast:
+            await _paced(transcripts, args.agent, started_at, args.speed, playbook, lexicon, emit)
+            return
         for transcript in transcripts:
             events = replay_events(
                 transcript.turns,
@@ -89,10 +105,7 @@ def run_replay(args: argparse.Namespace) -> int:
                 lexicon=lexicon,
             )
             for event in events:
-                print_event(event)
-        return 0
-    asyncio.run(_paced(transcripts, args.agent, started_at, args.speed, playbook, lexicon))
-    return 0
+                emit(event)
 
 
 async def _paced(
@@ -102,6 +115,7 @@ async def _paced(
     speed: float,
     playbook: Playbook | None,
     lexicon: Lexicon | None,
+    emit: Emit,
 ) -> None:
     async def one(transcript: Transcript) -> None:
         events = replay_paced(
@@ -114,7 +128,7 @@ async def _paced(
             speed=speed,
         )
         async for event in events:
-            print_event(event)
+            emit(event)
 
     # gather, not TaskGroup: heatmon supports Python 3.10. One failing call cancels the others.
     tasks = [asyncio.ensure_future(one(t)) for t in transcripts]

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from monitor.analysis import CallAnalysis
+from monitor.asr import SpeechModel
 from monitor.audio import CHANNEL_NAMES, AudioSource, ChannelRoles, DeviceSource, PcmSource, WavSource
-from monitor.cli.common import add_subparser, print_event
+from monitor.cli.common import Emit, add_hub_options, add_subparser, event_output, print_event
 from monitor.console import ConsoleView
 from monitor.errors import InputError
-from monitor.events import Event
 from monitor.models import STOCK_ENDPOINTING, Endpointing, endpointing_overlay, resolve_model
 from monitor.pipeline import Analysis, CallOptions, CallSpec, run_calls
 
@@ -89,6 +88,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     out.add_argument("--agent-name", default="agent", metavar="NAME", help="the agent taking the call(s)")
     out.add_argument("--partials", action="store_true", help="also emit partial transcripts (rate-limited)")
     out.add_argument("--console", action="store_true", help="a readable live view instead of JSON lines")
+    add_hub_options(p)
     p.set_defaults(func=run)
 
 
@@ -98,19 +98,24 @@ def run(args: argparse.Namespace) -> int:
     try:
         model_dir = resolve_model(args.model)
         endpointing = Endpointing() if args.endpointing == "fast" else STOCK_ENDPOINTING
-        from monitor.asr import SpeechModel  # imports vosk: only once the input is known to be good
-
         model = SpeechModel(endpointing_overlay(model_dir, endpointing))
         specs = [CallSpec(call, source, _analysis(call)) for call, source in sources]
-        emit: Callable[[Event], None] = ConsoleView(sys.stdout) if args.console else print_event
-        options = CallOptions(agent=args.agent_name, partials=args.partials or args.console)
-        asyncio.run(run_calls(specs, model, emit, options=options))
+        emit: Emit = ConsoleView(sys.stdout) if args.console else print_event
+        options = CallOptions(agent=args.agent_name, partials=args.partials or args.console or bool(args.hub))
+        asyncio.run(_monitor(args, specs, model, emit, options))
     except KeyboardInterrupt:
         return 130  # every call has emitted call_ended on its way out
     finally:
         for _, source in sources:
             source.close()
     return 0
+
+
+async def _monitor(
+    args: argparse.Namespace, specs: list[CallSpec], model: SpeechModel, emit: Emit, options: CallOptions
+) -> None:
+    async with event_output(args, emit) as output:
+        await run_calls(specs, model, output, options=options)
 
 
 def _analysis(call: str) -> Analysis:
