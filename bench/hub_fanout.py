@@ -84,14 +84,15 @@ def rss_mb(pid: int) -> float:
 
 
 def run_once(
-    server: str, calls: int, viewers: int, staller: bool, duration: float, tick: float
+    server: str, calls: int, viewers: int, staller: bool, duration: float, tick: float | None
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         tokens = Tokens.make()
         tokens.save(Path(tmp) / "tokens.json")
         pub_token, sup_token = tokens.first("publisher").token, tokens.first("supervisor").token
         profile = ["--profile", os.environ["HUB_PROFILE"]] if os.environ.get("HUB_PROFILE") else []
-        srv = Proc(server, "--tokens", str(Path(tmp) / "tokens.json"), "--tick", str(tick), *profile)
+        tick_arg = ["--tick", str(tick)] if tick is not None else []
+        srv = Proc(server, "--tokens", str(Path(tmp) / "tokens.json"), *tick_arg, *profile)
         url = f"ws://127.0.0.1:{srv.expect('port ')}/ws"
         outs = [str(Path(tmp) / f"lat{k}.bin") for k in range(VIEWER_PROCS)]
         per_proc = [viewers // VIEWER_PROCS + (k < viewers % VIEWER_PROCS) for k in range(VIEWER_PROCS)]
@@ -181,7 +182,7 @@ def main() -> int:
     parser.add_argument("--only", default="fanout,capacity,isolation", help="comma-separated scenarios")
     parser.add_argument("--duration", type=float, default=12.0, help="seconds of publishing per run")
     parser.add_argument("--viewers", type=int, default=20)
-    parser.add_argument("--tick", type=float, default=0.01, help="the hub's fan-out tick")
+    parser.add_argument("--tick", type=float, help="a fixed fan-out tick for the hub (default: adaptive)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the relay runs")
     parser.add_argument("--verbose", action="store_true", help="print the server's own counters")
     parser.add_argument("--repeat", type=int, default=1, help="run each scenario N times, judge the median")

@@ -54,7 +54,7 @@ async def open_client(url: str, role: str, token: str, **extra: Any) -> ClientCo
 # -- servers --------------------------------------------------------------------------------
 
 
-async def run_hub(tokens_file: str, tick: float) -> None:
+async def run_hub(tokens_file: str, tick: float | None) -> None:
     import gc
 
     from monitor.hub import HubConfig, Tokens, serve_hub
@@ -214,7 +214,7 @@ def main() -> None:
     )
     parser.add_argument("role", choices=("hub", "relay", "publishers", "viewers", "staller"))
     parser.add_argument("--tokens")
-    parser.add_argument("--tick", type=float, default=0.01)
+    parser.add_argument("--tick", type=float, help="a fixed fan-out tick (default: the hub's adaptive one)")
     parser.add_argument("--url")
     parser.add_argument("--token")
     parser.add_argument("--first", type=int, default=0)

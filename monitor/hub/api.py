@@ -4,9 +4,11 @@
     GET /api/health                      {"ok": true, "calls": N, "viewers": N, "seq": N}, no token
     GET /api/floor                       the welcome snapshot for the token's role
     GET /api/<route>?...                 a handler registered with `hub.api.route(...)`
+    GET /api/<route>/<rest>?...          a handler registered as `"<route>/"`, given `rest` as `path`
 
 A token goes in `Authorization: Bearer <token>`, never in the URL. Handlers receive the
-token's grant and the query string's parameters and return JSON-ready data.
+token's grant and the query string's parameters and return JSON-ready data; a HeatmonError
+they raise is a 400 with `{"error": ...}` (or its `http_status`, e.g. 404 for an unknown call).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import http
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from websockets.http11 import Request, Response
 
@@ -40,7 +42,8 @@ class HubApi:
         self.route("floor", self._floor, roles=("supervisor", "agent"))
 
     def route(self, name: str, handler: RouteHandler, roles: tuple[str, ...] = ("supervisor",)) -> None:
-        """Serve `GET /api/<name>` with `handler(grant, params)` for tokens of these roles."""
+        """Serve `GET /api/<name>` with `handler(grant, params)` for tokens of these roles; a name
+        ending in "/" serves every `/api/<name><rest>`, with `rest` (URL-decoded) as `params["path"]`."""
         self.routes[name] = (handler, frozenset(roles))
 
     async def _floor(self, grant: Grant, params: dict[str, str]) -> Any:
@@ -59,6 +62,10 @@ class HubApi:
             }
             return json_response(http.HTTPStatus.OK, health)
         found = self.routes.get(name)
+        rest = None
+        if found is None and "/" in name:
+            head, rest = name.split("/", 1)
+            found = self.routes.get(head + "/")
         if found is None:
             return json_response(http.HTTPStatus.NOT_FOUND, {"error": f"no such API: {name}"})
         handler, roles = found
@@ -74,8 +81,11 @@ class HubApi:
         if grant is None:
             return json_response(http.HTTPStatus.UNAUTHORIZED, {"error": reason})
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if rest is not None:
+            params["path"] = unquote(rest)
         try:
             data = await handler(grant, params)
         except HeatmonError as err:
-            return json_response(http.HTTPStatus.BAD_REQUEST, {"error": str(err)})
+            status = getattr(err, "http_status", http.HTTPStatus.BAD_REQUEST)
+            return json_response(http.HTTPStatus(status), {"error": str(err)})
         return json_response(http.HTTPStatus.OK, data)

@@ -20,7 +20,13 @@ from websockets.http11 import Request, Response
 
 WS_PATH = "/ws"
 
-ROUTES = {"/": "floor.html", "/floor": "floor.html", "/agent": "agent.html", "/history": "history.html"}
+ROUTES = {
+    "/": "floor.html",
+    "/floor": "floor.html",
+    "/agent": "agent.html",
+    "/history": "history.html",
+    "/call": "call.html",
+}
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
