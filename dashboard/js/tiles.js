@@ -48,6 +48,8 @@ export class TileBoard {
       agent: h("span", { class: "tile-agent" }),
       time: h("span", { class: "tile-time", title: "Time on call" }),
       caller: h("p", { class: "tile-caller" }),
+      // Where the call comes from ("demo transcript: ...", a file, a device): says what is real.
+      source: h("p", { class: "tile-source", hidden: true }),
       spark: h("div", { class: "tile-spark" }),
       step: h("p", { class: "tile-step" }),
       alert: h("p", { class: "tile-alert" }),
@@ -71,6 +73,7 @@ export class TileBoard {
       },
       h("header", { class: "tile-head" }, parts.agent, parts.time),
       parts.caller,
+      parts.source,
       h(
         "div",
         { class: "tile-body" },
@@ -94,6 +97,9 @@ export class TileBoard {
     tile.classList.toggle("tile-ended", call.ended);
     setText(parts.agent, call.agent || "Unassigned");
     setText(parts.caller, call.caller_name ? `${call.caller_name} · ${call.call}` : `Call ${call.call}`);
+    parts.source.hidden = !call.source;
+    setText(parts.source, call.source || "");
+    if (call.source) parts.source.title = call.source;
     gauge.update(call.heat);
     const sparkKey = call.sentiments.map((pair) => pair[1]).join(",");
     if (sparkKey !== entry.sparkKey) {

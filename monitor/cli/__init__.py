@@ -15,7 +15,7 @@ from monitor import __version__
 from monitor.errors import HeatmonError
 
 #: Subcommand modules, in the order `heatmon --help` lists them.
-COMMANDS: tuple[str, ...] = ("run", "devices", "models", "hub", "store", "replay", "score")
+COMMANDS: tuple[str, ...] = ("demo", "run", "devices", "models", "hub", "store", "replay", "score")
 
 
 def build_parser() -> argparse.ArgumentParser:

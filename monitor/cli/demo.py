@@ -1,0 +1,220 @@
+"""`heatmon demo`: a hub and a floor of simulated calls in one command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.cli.common import add_subparser
+from monitor.cli.hub import HubError, page_url
+from monitor.demo import (
+    DemoCall,
+    DemoFloor,
+    DemoOptions,
+    Player,
+    TranscriptPlayer,
+    demo_agents,
+    load_demo_calls,
+)
+from monitor.errors import InputError, ModelError
+from monitor.hub.auth import Tokens
+from monitor.hub.publisher import Publisher
+from monitor.hub.server import serve_hub
+from monitor.paths import data_dir
+from monitor.store import StoreSink, db_path
+
+log = logging.getLogger("heatmon")
+
+DESCRIPTION = """\
+Start a hub and a floor of simulated calls, and print the supervisor board's URL and an
+agent's view URL to open (the token travels in the URL fragment). The calls are the
+bundled demo calls (billing dispute, outage, a caller who wants a supervisor, an abusive
+caller, calm calls, a H.E.A.T. de-escalation, an escalation), started a few seconds apart
+and replaced as they end, so the board stays alive. Runs until Ctrl-C or --duration.
+
+Where an English Vosk model is found (`heatmon models pull en-us`), the calls are spoken
+by espeak-ng on two channels and transcribed live by Vosk (audio mode, real time);
+otherwise their transcripts are replayed through the same analysis (transcript mode).
+Each tile says which. Every call is kept in the call store of the data directory; the
+demo's tokens are kept apart from the hub's, in <data>/demo-tokens.json.
+
+examples:
+  heatmon demo
+  heatmon demo --calls 12 --speed 2
+  heatmon demo --duration 60 --port 0 --data /tmp/heatmon-demo      for scripts and CI
+  heatmon demo --audio on --model en-us"""
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = add_subparser(
+        sub, "demo", help="a hub and a floor of simulated calls, to try heatmon", description=DESCRIPTION
+    )
+    p.add_argument("--calls", type=int, default=8, metavar="N", help="calls live at once (default 8)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop by itself after this long (default: until Ctrl-C)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--port", type=int, default=8765, help="port to listen on (default 8765; 0 = any free port)"
+    )
+    p.add_argument(
+        "--speed", type=float, default=1.0, metavar="X", help="transcript mode: X times real time (default 1)"
+    )
+    p.add_argument("--data", type=Path, metavar="DIR", help=f"heatmon data directory (default {data_dir()})")
+    p.add_argument(
+        "--tokens", type=Path, metavar="FILE", help="the demo's tokens file (default <data>/demo-tokens.json)"
+    )
+    p.add_argument(
+        "--audio",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="auto = audio through Vosk if an English model is found, else transcripts (default); "
+        "on = audio or fail; off = transcripts",
+    )
+    p.add_argument(
+        "--model", metavar="DIR|NAME", help="audio mode: the English Vosk model (see `heatmon models`)"
+    )
+    p.add_argument(
+        "--redact", action="store_true", help="store spoken card numbers and long digit runs masked"
+    )
+    p.set_defaults(func=run_demo)
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """How the demo plays its calls, and why (printed at start)."""
+
+    audio: bool
+    note: str
+    model_dir: Path | None = None
+
+
+def choose_mode(audio: str, model: str | None) -> Mode:
+    """Audio mode if asked for or if an English model is there; transcripts otherwise."""
+    if audio == "off":
+        return Mode(False, "transcript mode (--audio off)")
+    from monitor.demo_audio import english_model, model_label
+
+    try:
+        found = english_model(model)
+    except ModelError as err:
+        if audio == "on":
+            raise ModelError(f"--audio on: {err}") from err
+        log.info("no audio mode: %s", err)
+        return Mode(
+            False, "transcript mode (audio mode needs an English Vosk model: `heatmon models pull en-us`)"
+        )
+    return Mode(True, f"audio mode (espeak-ng speech through Vosk {model_label(found)})", found)
+
+
+def demo_tokens(path: Path, agents: Sequence[str]) -> tuple[Tokens, bool]:
+    """The demo's tokens: a publisher, a supervisor and one agent token per demo agent, the file
+    created or completed as needed; True if it was changed."""
+    tokens, changed = (Tokens.load(path), False) if path.exists() else (Tokens(), True)
+    for role, name in [("publisher", "demo"), ("supervisor", "supervisor1")] + [("agent", a) for a in agents]:
+        if not any(g.role == role and (role != "agent" or g.name == name) for g in tokens.grants):
+            tokens, _ = tokens.add(role, name)
+            changed = True
+    if changed:
+        tokens.save(path)
+    return tokens, changed
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    if args.calls < 1:
+        raise InputError("--calls must be at least 1")
+    if args.speed <= 0:
+        raise InputError("--speed must be a positive number")
+    if args.duration is not None and args.duration <= 0:
+        raise InputError("--duration must be a positive number of seconds")
+    calls = load_demo_calls()
+    mode = choose_mode(args.audio, args.model)
+    if mode.audio and args.speed != 1.0:
+        raise InputError("--speed is for transcript mode; audio plays in real time (or use --audio off)")
+    data = args.data or data_dir()
+    path = args.tokens or data / "demo-tokens.json"
+    tokens, changed = demo_tokens(path, demo_agents(calls))
+    print(f"heatmon demo: {args.calls} calls at a time from {len(calls)} demo calls, {mode.note}", flush=True)
+    print(f"tokens: {path}" + (" (created or completed)" if changed else ""), flush=True)
+    # The websockets library's own INFO lines would bury the URLs people need to see.
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    return asyncio.run(_demo(args, calls, mode, tokens, data))
+
+
+async def _demo(
+    args: argparse.Namespace, calls: list[DemoCall], mode: Mode, tokens: Tokens, data: Path
+) -> int:
+    sink = StoreSink(db_path(data), redact=args.redact)
+    print(f"call store: {db_path(data)}", flush=True)
+    try:
+        async with _hub(args, tokens, sink) as base, _player(args, mode, data) as player:
+            first_agent = calls[0].agent
+            print(f"  supervisor board: {page_url(base, tokens.first('supervisor'))}", flush=True)
+            print(
+                f"  agent view ({first_agent}): {page_url(base, tokens.first('agent', first_agent))}",
+                flush=True,
+            )
+            async with Publisher(base, tokens.first("publisher").token) as publisher:
+                floor = DemoFloor(calls, player, publisher.publish, DemoOptions(calls=args.calls))
+                stop = _stop_event(args.duration)
+                print("demo running" + ("" if args.duration else "; Ctrl-C stops it"), flush=True)
+                await floor.run(stop)
+                if not await publisher.flush(timeout=10):
+                    log.warning(
+                        "%d demo events were not stored: the hub did not acknowledge them", publisher.unacked
+                    )
+            print(f"demo stopped: {len(floor.started)} calls played, each ended and stored", flush=True)
+    finally:
+        await sink.aclose()
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _hub(args: argparse.Namespace, tokens: Tokens, sink: StoreSink) -> AsyncIterator[str]:
+    """The hub, running for the block; yields its http base URL."""
+    try:
+        hub_cm = serve_hub(tokens, host=args.host, port=args.port, sink=sink)
+        hub = await hub_cm.__aenter__()
+    except OSError as err:
+        raise HubError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
+    try:
+        print(f"hub listening on {hub.url}", flush=True)
+        yield hub.http_url
+    finally:
+        await hub_cm.__aexit__(None, None, None)
+
+
+@contextlib.asynccontextmanager
+async def _player(args: argparse.Namespace, mode: Mode, data: Path) -> AsyncIterator[Player]:
+    """The transcript player, or the audio player with its loaded model and decoding threads."""
+    if not mode.audio or mode.model_dir is None:
+        yield TranscriptPlayer(speed=args.speed)
+        return
+    from monitor.asr import SpeechModel
+    from monitor.demo_audio import AudioPlayer
+    from monitor.models import Endpointing, endpointing_overlay
+
+    model = await asyncio.to_thread(SpeechModel, endpointing_overlay(mode.model_dir, Endpointing()))
+    with ThreadPoolExecutor(max_workers=2 * args.calls, thread_name_prefix="vosk") as executor:
+        yield AudioPlayer(model, mode.model_dir, data / "demo_audio", executor)
+
+
+def _stop_event(duration: float | None) -> asyncio.Event:
+    """Set on Ctrl-C or SIGTERM, or when `duration` seconds have passed."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    return stop
