@@ -190,6 +190,8 @@ setInterval(() => {
   scheduleRender();
 }, 1000);
 
+// The history page takes the same token, in its fragment too.
+$("nav-history").href = `/history#${new URLSearchParams({ token: tokenFromHash(location.hash) })}`;
 connection.start();
 // For the browser tests and for anyone debugging a floor from the console.
 window.heatmonFloor = { book, connection, dispatch };

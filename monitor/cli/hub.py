@@ -13,9 +13,10 @@ from pathlib import Path
 from monitor.cli.common import add_subparser
 from monitor.errors import HeatmonError, InputError
 from monitor.hub.auth import Grant, Tokens, default_tokens_path
+from monitor.hub.history import register_history
 from monitor.hub.server import serve_hub, ssl_context
 from monitor.paths import data_dir
-from monitor.store import Store, StoreSink, db_path
+from monitor.store import Store, StoreReader, StoreSink, db_path
 
 PAGES = {"supervisor": "floor", "agent": "agent"}
 
@@ -143,6 +144,7 @@ async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLConte
         if sink is not None:
             await sink.aclose()
         raise HubError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
+    register_history(hub, StoreReader(db_path(data)) if sink is not None else None, redact=args.redact)
     retention = None
     if args.retain_days is not None:
         retention = asyncio.create_task(_retain(db_path(data), args.retain_days), name="retention")

@@ -3,7 +3,8 @@
     GET /api/calls?agent=&since=&until=&min_heat=&alert=&q=&limit=&offset=
         {"calls": [CallRow.to_dict(), ...], "agent": <the agent the list is limited to, or null>}
     GET /api/calls/<ref>        (ref: `#<pk>` URL-encoded as %23<pk>, or a call id)
-        Store.call_detail + "review" (review.summarize) + "chart" (report_svg.heat_chart)
+        Store.call_detail + "review" (review.summarize) + "chart" (report_svg.heat_chart, an SVG
+        string) + "redacted" (the hub masks digits on display) + "agent_scope" (as in the list)
 
 Supervisors see every call. An agent's token sees only that agent's calls: the agent comes
 from the token's grant, never from the query, and another agent's call is "no such call"
@@ -76,7 +77,8 @@ class HistoryApi:
         if grant.agent is not None and detail["call"].get("agent") != grant.agent:
             raise NoSuchCall(f"no call {ref!r} in the call store")
         # The report's chart, so the page and `heatmon report` draw a call the same way.
-        return {**detail, "chart": heat_chart(detail, detail["review"]), "redacted": self.redact}
+        chart = heat_chart(detail, detail["review"])
+        return {**detail, "chart": chart, "redacted": self.redact, "agent_scope": grant.agent}
 
 
 def register_history(hub: Hub, reader: StoreReader | None, *, redact: bool = False) -> HistoryApi:
