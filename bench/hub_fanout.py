@@ -152,6 +152,7 @@ def run_once(
         "max": float(lat.max()) if lat.size else float("nan"),
         "lost": sent * viewers - received,
         "closed": sum(s["closed"] for s in seen),
+        "rebuilt": sum(s.get("rebuilt", 0) for s in seen),
         "cpu": cpu,
         "view_cpu": view_cpu,
         "pub_cpu": pub_cpu,
@@ -200,6 +201,8 @@ def main() -> int:
                 print(row(name, r), flush=True)
                 if args.verbose:
                     print(f"    server: {r['server_result']}", flush=True)
+                if r["closed"]:
+                    print(f"    {r['closed']} viewers cut off and resumed ({r['rebuilt']} without replay)")
     for key, rs in runs.items():
         # The run with the median p99 stands for the scenario: one noisy run does not decide.
         results[key] = sorted(rs, key=lambda r: r["p99"])[len(rs) // 2]

@@ -156,33 +156,48 @@ async def run_publishers(url: str, token: str, first: int, calls: int, relay: bo
 
 
 async def run_viewers(url: str, token: str, count: int, out: str) -> None:
+    """Supervisor viewers that, like the dashboards, reconnect with last_seq when cut off."""
     conns = [await open_client(url, "supervisor", token) for _ in range(count)]
     say("ready")
     start, end = await wait_go()
     latencies = array("d")
     received = [0] * count
-    closed = [False] * count
+    closed = [0] * count
+    rebuilt = [0] * count  # reconnects the hub could not replay (events lost for good)
 
     async def read(k: int, ws: ClientConnection) -> None:
+        last_seq = 0
         try:
             async with asyncio.timeout(end - time.time() + 3.0):
-                async for raw in ws:
-                    now = time.time()
-                    msg = json.loads(raw)
-                    for event in msg["events"] if msg.get("type") == "batch" else (msg,):
-                        sent = event.get("sent")
-                        if sent is not None:
-                            received[k] += 1
-                            if sent >= start + WARMUP:
-                                latencies.append(now - sent)
+                while True:
+                    try:
+                        async for raw in ws:
+                            now = time.time()
+                            msg = json.loads(raw)
+                            for event in msg["events"] if msg.get("type") == "batch" else (msg,):
+                                last_seq = event.get("seq", last_seq)
+                                sent = event.get("sent")
+                                if sent is not None:
+                                    received[k] += 1
+                                    if sent >= start + WARMUP:
+                                        latencies.append(now - sent)
+                        return
+                    except ConnectionClosed:
+                        closed[k] += 1
+                        if not last_seq:
+                            return  # the relay: nothing to resume from
+                        ws = await connect(url, compression=None, max_size=None)
+                        await ws.send(json.dumps({"type": "hello", "role": "supervisor", "token": token,
+                                                  "last_seq": last_seq}))  # fmt: skip
+                        welcome = json.loads(await ws.recv())
+                        rebuilt[k] += not welcome.get("replay")
         except TimeoutError:
             pass
-        except ConnectionClosed:
-            closed[k] = True
 
     await asyncio.gather(*(read(k, ws) for k, ws in enumerate(conns)))
     await asyncio.to_thread(Path(out).write_bytes, latencies.tobytes())
-    say(f"result {json.dumps({'received': sum(received), 'closed': sum(closed)})}")
+    result = {"received": sum(received), "closed": sum(closed), "rebuilt": sum(rebuilt)}
+    say(f"result {json.dumps(result)}")
 
 
 async def run_staller(url: str, token: str) -> None:
