@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
@@ -29,19 +29,13 @@ from monitor.hub.api import HubApi
 from monitor.hub.auth import AuthError, Grant, Tokens
 from monitor.hub.fanout import Viewer, batch_messages
 from monitor.hub.floor import Floor, FloorError, PublisherLedger, Stamped, encode
+from monitor.hub.ingest import Ingest, Sink
 from monitor.hub.static import WS_PATH, make_process_request
-from monitor.hub.validate import check_event
 from monitor.paths import DASHBOARD
 
 log = logging.getLogger("monitor.hub")
 
 MAX_MESSAGE_TEXT = 500
-
-
-class Sink(Protocol):
-    """Where accepted publisher events are stored; the hub acks only after `write` returns."""
-
-    async def write(self, events: list[dict[str, Any]]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +84,7 @@ class Hub:
             ended_retention=config.ended_retention,
         )
         self.ledger = PublisherLedger()
+        self.ingest = Ingest(self.floor, self.ledger, self._emit, sink)
         self.viewers: set[Viewer] = set()
         self.cut_offs = 0
         self.stats: Counter[str] = Counter()  # for benchmarks and curious operators
@@ -290,7 +285,7 @@ class Hub:
         await ws.send(encode(welcome))
         async for raw in ws:
             try:
-                errors, accepted = await self._publish(publisher, raw)
+                errors, accepted = await self.ingest.accept(publisher, raw)
             except Exception:
                 # Not acked, so the publisher resends; the ledger knows it need not re-apply.
                 log.exception("the store failed to write events of publisher %s", publisher)
@@ -300,53 +295,6 @@ class Hub:
                 await ws.send(_error(message))
             if accepted:
                 await ws.send(f'{{"type":"ack","pseq":{self.ledger.last_acked(publisher)}}}')
-
-    async def _publish(self, publisher: str, raw: str | bytes) -> tuple[list[str], bool]:
-        """Accept one publisher message (an event or a batch): the errors to report, and whether
-        it carried any pseq to acknowledge (new or resent)."""
-        try:
-            msg = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return ["not JSON"], False
-        if isinstance(msg, dict) and msg.get("type") == "batch":
-            items = msg.get("events")
-            if not isinstance(items, list):
-                return ["a batch needs an 'events' list"], False
-        else:
-            items = [msg]
-        errors: list[str] = []
-        to_store: list[dict[str, Any]] = []
-        top = 0
-        now = time.time()
-        acked, applied = self.ledger.last_acked(publisher), self.ledger.last_applied(publisher)
-        for item in items:
-            pseq = item.get("pseq") if isinstance(item, dict) else None
-            if not isinstance(pseq, int) or isinstance(pseq, bool) or pseq <= 0:
-                errors.append("every published event needs a positive integer 'pseq'")
-                continue
-            assert isinstance(item, dict)
-            top = max(top, pseq)
-            if pseq <= acked:
-                continue  # a resend of something already accepted
-            body = {k: v for k, v in item.items() if k != "pseq"}
-            if pseq <= applied:
-                to_store.append(body)  # applied before, but its store write failed: store only
-                continue
-            problem = check_event(body)
-            if problem is not None:
-                # Counted as accepted all the same: resending it would not make it valid.
-                errors.append(f"event pseq {pseq} rejected: {problem}")
-                self.ledger.note_applied(publisher, pseq, now)
-                continue
-            data, stamped = self.floor.publish(body, now)
-            self._emit(stamped)
-            self.ledger.note_applied(publisher, pseq, now)
-            to_store.append(data)
-        if top:
-            if self.sink is not None and to_store:
-                await self.sink.write(to_store)
-            self.ledger.note_acked(publisher, top)
-        return errors, top > 0
 
     async def housekeeping(self, every: float = 5.0) -> None:
         """Forget long-ended calls and long-gone publishers, now and then."""
