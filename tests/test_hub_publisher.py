@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 
-from hub_support import TOKENS, events, heat, started, turn, viewer
+from hub_support import TOKENS, events, heat, quiet, started, turn, viewer
 
 from monitor.hub import serve_hub
 from monitor.hub.publisher import Publisher, hub_ws_url
@@ -112,5 +112,33 @@ def test_full_buffer_drops_oldest_non_alert_and_counts():
             assert pub.dropped == 1 and pub.unacked == 3
             kinds = [(i.data["type"], i.data.get("value")) for i in pub._buffer]
             assert kinds == [("call_started", None), ("alert", None), ("heat", 20)]
+
+    run(main())
+
+
+def test_dropped_connection_resumes_without_loss_or_duplicates():
+    """When the publisher's connection drops mid-stream, it resumes from the hub's last_pseq:
+    a viewer sees every event exactly once, in order."""
+
+    async def main() -> None:
+        async with serve_hub(TOKENS, port=0) as hub:
+            sup, _ = await viewer(hub)
+            async with Publisher(hub.url, PUB_TOKEN, backoff=(0.05, 0.1)) as pub:
+                pub.publish(started("c1", "alice"))
+                for i in range(50):
+                    pub.publish(turn("c1", f"turn {i}", t=i + 1.0))
+                    if i == 25:
+                        await asyncio.sleep(0.05)
+                        assert hub.server is not None
+                        publishers = [
+                            c for c in hub.server.connections if c not in {v.ws for v in hub.viewers}
+                        ]
+                        for conn in publishers:
+                            await conn.close(1012, "restarting")
+                assert await pub.flush(timeout=5)
+                assert pub.connections == 2
+            got = await events(sup, 51)
+            assert [e.get("text") for e in got[1:]] == [f"turn {i}" for i in range(50)]
+            assert await quiet(sup, 0.2) == []
 
     run(main())
