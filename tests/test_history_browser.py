@@ -8,6 +8,7 @@ Screenshots land in tests/_artifacts/ for people to look at.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 import threading
@@ -154,7 +155,7 @@ def errors() -> PageErrors:
 
 @pytest.fixture
 def page(browser: Browser, errors: PageErrors) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, timezone_id="UTC")
     opened = errors.watch(context.new_page())
     yield opened
     context.close()
@@ -178,6 +179,9 @@ def test_the_api_gives_supervisors_every_call_and_agents_only_theirs(hub: StoreH
     status, detail = hub.get("calls/billing-dispute", MARIA)
     assert status == 200 and detail["call"]["agent"] == "maria" and detail["review"]["peak_heat"] is not None
     assert detail["chart"].startswith("<svg")
+    # The chart's mood dots use heatmon's turn score, as the transcript does, not raw VADER.
+    first = next(t for t in detail["turns"] if t["speaker"] == "caller")
+    assert f"caller {first['sentiment']['score']:+.2f}: {html.escape(first['text'])}" in detail["chart"]
     assert hub.get("calls/escalation", MARIA)[0] == 404  # kevin's call does not exist for maria
     assert hub.get(f"calls/{'%23'}{mine['calls'][0]['pk']}", KEVIN)[0] == 404
     assert hub.get("calls/no-such-call", SAM)[0] == 404
@@ -224,6 +228,12 @@ def test_history_page_lists_calls_and_filters_by_agent_heat_and_text(hub: StoreH
     for value in page.locator("#calls-body .peak-value").all_text_contents():
         assert int(value) >= 50
     page.screenshot(path=str(ARTIFACTS / "history-hot.png"), full_page=True)
+
+    page.click("#f-reset")
+    page.fill("#f-since", "2026-11-21")
+    page.fill("#f-until", "2026-11-21")  # the whole day, 'To' included
+    expect(page.locator("#calls-body tr")).to_have_count(1)
+    assert history_rows(page) == ["billing-dispute"]
 
     page.click("#f-reset")
     page.fill("#f-q", "supervisor")

@@ -8,6 +8,7 @@ import { formatClock, formatDuration, h, setText } from "./dom.js";
 import { alertLabel, alertLook, alertShape, levelKey, levelLabel, levelShape } from "./levels.js";
 import { sentimentWord } from "./sparkline.js";
 import { stepName } from "./steps.js";
+import { turnScore } from "./calls.js";
 import { renderTranscript } from "./transcript.js";
 
 const $ = (id) => document.getElementById(id);
@@ -67,11 +68,16 @@ function summary(detail) {
   );
   const acked = review.alerts.filter((alert) => alert.acked_by.length).length;
   const alerts = stat("Alerts", String(review.alerts.length), review.alerts.length ? `${acked} acknowledged` : "quiet call", { id: "stat-alerts" });
-  const mean = review.caller_sentiment_mean;
+  // heatmon's turn score, as the transcript shows it (the review's mean is raw VADER).
+  const scores = detail.turns.filter((turn) => turn.speaker === "caller").map(turnScore).filter((score) => score !== null);
+  const mean = scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
+  const lowest = scores.length ? Math.min(...scores) : null;
+  const signed = (x) => `${x > 0 ? "+" : x < 0 ? "−" : ""}${Math.abs(x).toFixed(2)}`;
   const mood = stat(
     "Caller mood",
     mean === null ? "–" : sentimentWord(mean),
-    mean === null ? "no scored caller turns" : `mean ${mean > 0 ? "+" : mean < 0 ? "−" : ""}${Math.abs(mean).toFixed(2)} over ${review.turns.caller} turns`,
+    mean === null ? "no scored caller turns" : `mean ${signed(mean)}, lowest ${signed(lowest)} over ${scores.length} turns`,
+    { id: "stat-mood" },
   );
   $("summary").replaceChildren(peak, hotToCalm, steps, alerts, mood);
 }

@@ -6,6 +6,7 @@ import { ALERT_KINDS, alertKindLabel, apiGet, formatStarted, fragmentParams, hea
 import { formatDuration, h, setText } from "./dom.js";
 import { levelLabel, levelShape } from "./levels.js";
 
+const LIMIT = 500;
 const FILTERS = ["q", "agent", "since", "until", "min_heat", "alert"];
 const $ = (id) => document.getElementById(id);
 
@@ -46,7 +47,7 @@ function apiQuery(values) {
     else if (name === "until") params.set("until", localDay(value, 1)); // the whole "To" day
     else params.set(name, value);
   }
-  params.set("limit", "500");
+  params.set("limit", String(LIMIT));
   return params;
 }
 
@@ -128,6 +129,11 @@ async function load() {
   if (mine !== loading) return;
   banner("");
   scope = answer.agent;
+  if (scope !== null && values.agent) {
+    // An agent's list is theirs whatever the link asked for: say so in the address too.
+    delete values.agent;
+    history.replaceState(null, "", pageLink("history", { token, ...values }));
+  }
   $("who").dataset.state = "live";
   setText($("who"), scope ? `${scope} · your calls` : "Supervisor · all calls");
   const agentField = form.elements.agent;
@@ -138,8 +144,15 @@ async function load() {
   const rows = answer.calls.map((call) => row(call, back));
   $("calls-body").replaceChildren(...rows);
   $("calls-empty").hidden = rows.length > 0;
+  setText(
+    $("calls-empty"),
+    Object.keys(values).length
+      ? "No calls match. Clear a filter to see more."
+      : "No calls stored yet. Every call the hub sees is kept here from its first word.",
+  );
   $("calls").hidden = rows.length === 0;
-  setText($("results-count"), `${rows.length} call${rows.length === 1 ? "" : "s"}${Object.keys(values).length ? " match" : ""}, newest first`);
+  const more = rows.length >= LIMIT ? ` (the newest ${LIMIT}; narrow the search to see older ones)` : "";
+  setText($("results-count"), `${rows.length} call${rows.length === 1 ? "" : "s"}${Object.keys(values).length ? " match" : ""}, newest first${more}`);
   $("agents").replaceChildren(...[...knownAgents].sort().map((agent) => h("option", { value: agent })));
   fillKinds();
 }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from monitor.hub.auth import Grant
@@ -77,8 +78,24 @@ class HistoryApi:
         if grant.agent is not None and detail["call"].get("agent") != grant.agent:
             raise NoSuchCall(f"no call {ref!r} in the call store")
         # The report's chart, so the page and `heatmon report` draw a call the same way.
-        chart = heat_chart(detail, detail["review"])
+        chart = heat_chart(scored_turns(detail), detail["review"])
         return {**detail, "chart": chart, "redacted": self.redact, "agent_scope": grant.agent}
+
+
+def scored_turns(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """The detail with each caller turn's mood as heatmon's turn `score`, where it has one.
+
+    The chart plots `sentiment.compound` (raw VADER); the live views and this page's
+    transcript show heatmon's `score`, which reads call-centre complaints VADER misses. One
+    page must not colour the same turn green in the chart and orange in the transcript.
+    """
+    turns = []
+    for turn in detail.get("turns", ()):
+        sentiment = turn.get("sentiment")
+        if isinstance(sentiment, Mapping) and isinstance(sentiment.get("score"), (int, float)):
+            turn = {**turn, "sentiment": {**sentiment, "compound": sentiment["score"]}}
+        turns.append(turn)
+    return {**detail, "turns": turns}
 
 
 def register_history(hub: Hub, reader: StoreReader | None, *, redact: bool = False) -> HistoryApi:
