@@ -1,9 +1,12 @@
 """Fan-out to dashboard viewers: one bounded queue and one sender task per viewer.
 
-A viewer that falls behind gets `heat` and `partial` coalesced to the newest per call (and
-speaker); everything else is kept. A viewer whose queue passes its bound, or whose socket
-does not take a message within `stall_timeout`, is cut off with 1008 "viewer too slow", so
-it can neither grow the hub's memory nor slow the other viewers (each has its own task).
+A viewer that keeps up (nothing queued, room in its socket buffer) gets each tick's batch
+written at once, without a task switch. One that falls behind gets its events queued and
+sent by its own task, which waits for the socket to drain; while queued, `heat` and
+`partial` are coalesced to the newest per call (and speaker) and everything else is kept.
+A viewer whose queue passes its bound, or whose socket takes nothing for `stall_timeout`,
+is cut off with 1008 "viewer too slow", so it can neither grow the hub's memory nor slow
+the other viewers.
 """
 
 from __future__ import annotations
