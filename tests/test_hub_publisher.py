@@ -58,6 +58,8 @@ def test_publisher_buffers_while_hub_down_and_resends_after_restart():
         async with Publisher(f"ws://127.0.0.1:{port}", PUB_TOKEN, backoff=(0.05, 0.2)) as pub:
             pub.publish(started("c1", "alice"))
             pub.publish(heat("c1", 40))
+            for i in range(5):
+                pub.publish(turn("c1", f"before {i}", t=1.0 + i))
             assert not await pub.flush(timeout=0.3)  # no hub yet
             async with serve_hub(TOKENS, port=port) as hub:
                 assert await pub.flush(timeout=5)

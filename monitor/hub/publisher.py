@@ -138,19 +138,23 @@ class Publisher:
     def _drop_one(self) -> None:
         victim = next((i for i in self._buffer if i.data.get("type") not in KEPT_WHEN_FULL), self._buffer[0])
         self._buffer.remove(victim)
+        victim.pseq = -1  # gone: nobody waits for its ack
         self.dropped += 1
 
     async def flush(self, timeout: float = 5.0) -> bool:
         """Wait until the hub acknowledged everything published so far; False on timeout."""
-        target = self._pseq
+        if not self._buffer:
+            return self.rejected is None
+        # The newest event now: its pseq may change if a restarted hub makes us renumber.
+        newest = self._buffer[-1]
         try:
             async with asyncio.timeout(timeout):
-                while self._acked < target and self.rejected is None:
+                while newest.pseq > self._acked and self.rejected is None:
                     self._ack_changed.clear()
                     await self._ack_changed.wait()
         except TimeoutError:
             return False
-        return self._acked >= target
+        return self.rejected is None
 
     # -- the connection --------------------------------------------------------------------
 
