@@ -272,6 +272,11 @@ def test_call_page_draws_the_chart_transcript_alerts_and_summary(hub: StoreHub, 
     done = [s for s in review["steps"] if s["done"]]
     expect(page.locator("#step-times .is-done")).to_have_count(len(done))
     page.screenshot(path=str(ARTIFACTS / "call-escalation.png"), full_page=True)
+    page.set_viewport_size({"width": 420, "height": 900})  # a phone or a narrow window beside the CRM
+    expect(chart).to_be_visible()
+    clip = {"x": 0, "y": 0, "width": 420, "height": 1500}
+    page.screenshot(path=str(ARTIFACTS / "call-escalation-narrow.png"), full_page=True, clip=clip)
+    page.set_viewport_size({"width": 1360, "height": 900})
 
     page.locator("#chart .alert-mark").first.click()
     expect(page.locator(f"#alert-{review['alerts'][0]['id']}")).to_be_in_viewport()
