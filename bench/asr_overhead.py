@@ -15,9 +15,9 @@ import sys
 import time
 
 from _asr import eval_call, verdict
+from ko_speech import model_dir
 
 from monitor.models import Endpointing, endpointing_overlay
-from ko_speech import model_dir
 
 BARE_LOOP = """
 import sys, wave, vosk
@@ -53,12 +53,25 @@ def cpu_of(cmd: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
     caller, agent = eval_call()
     model = endpointing_overlay(model_dir(), Endpointing())  # the model dir heatmon run decodes with
-    heatmon = [sys.executable, "-m", "monitor", "run", "--model", str(model), "--caller", str(caller), "--agent", str(agent)]
+    heatmon = [
+        sys.executable,
+        "-m",
+        "monitor",
+        "run",
+        "--model",
+        str(model),
+        "--caller",
+        str(caller),
+        "--agent",
+        str(agent),
+    ]
     bare = [sys.executable, "-c", BARE_LOOP, str(model), str(caller), str(agent)]
     ours, theirs = [], []
     for _ in range(args.runs):

@@ -94,7 +94,7 @@ def _to_int16(raw: bytes, width: int, channels: int) -> np.ndarray:
 def _open_wav(path: Path) -> wave.Wave_read:
     """Open a WAV with a clear error for every way it can be wrong."""
     try:
-        wav = wave.open(str(path), "rb")
+        wav = wave.open(str(path), "rb")  # noqa: SIM115 (returned open; its owner closes it)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:

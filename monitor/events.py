@@ -8,8 +8,9 @@ that are `None` are left out of the JSON. Reading is tolerant of keys it does no
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 from monitor.errors import InputError
 
@@ -78,7 +79,7 @@ class Event:
         if not _is_number(self.t):
             raise EventError(f"{self.type} event needs a number 't'")
         if "speaker" in self.__dataclass_fields__:
-            speaker = getattr(self, "speaker")
+            speaker = getattr(self, "speaker")  # noqa: B009 (only some subclasses have it)
             if speaker not in SPEAKERS:
                 raise EventError(f"speaker must be 'caller' or 'agent', not {speaker!r}")
 

@@ -722,7 +722,7 @@ def test_overlay_links_the_model_and_edits_only_its_copy_of_model_conf(tmp_path:
     assert overlay.parent == tmp_path / "cache" and overlay.name.startswith("vosk-model-x-")
     assert (overlay / "am").is_symlink() and (overlay / "am").resolve() == (model / "am").resolve()
     assert not (overlay / "conf").is_symlink() and (overlay / "conf" / "mfcc.conf").is_symlink()
-    assert "rule2.min-trailing-silence=0.15" in (overlay / "conf" / "model.conf").read_text()
+    assert "rule2.min-trailing-silence=0.1\n" in (overlay / "conf" / "model.conf").read_text()
     assert snapshot(model) == before
 
 
@@ -794,7 +794,7 @@ def test_overlay_without_symlinks_falls_back_to_hard_links_and_copies(
     check_model_dir(overlay)
     assert (overlay / "am" / "final.mdl").stat().st_ino == (model / "am" / "final.mdl").stat().st_ino
     assert (overlay / "conf" / "mfcc.conf").read_text() == "--sample-frequency=16000\n"
-    assert "rule2.min-trailing-silence=0.15" in (overlay / "conf" / "model.conf").read_text()
+    assert "rule2.min-trailing-silence=0.1\n" in (overlay / "conf" / "model.conf").read_text()
     assert snapshot(model) == before
 
 

@@ -79,9 +79,10 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     asr.add_argument(
         "--endpointing",
-        choices=["fast", "stock"],
         default="fast",
-        help="fast = turns end after shorter trailing silence (default); stock = the model's own rules",
+        metavar="fast|stock|R2,R3,R4",
+        help="when a turn ends: fast = after short trailing silence (default, rules 0.1,0.5,1.0 s); "
+        "stock = the model's own rules; or three trailing-silence seconds for Kaldi's rules 2, 3, 4",
     )
     out = p.add_argument_group("output")
     out.add_argument("--call", metavar="ID", help="call id (default: the file name's stem)")
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     sources = _sources(args, roles)
     try:
         model_dir = resolve_model(args.model)
-        endpointing = Endpointing() if args.endpointing == "fast" else STOCK_ENDPOINTING
+        endpointing = _endpointing(args.endpointing)
         model = SpeechModel(endpointing_overlay(model_dir, endpointing))
         specs = [CallSpec(call, source, _analysis(call)) for call, source in sources]
         emit: Emit = ConsoleView(sys.stdout) if args.console else print_event
@@ -116,6 +117,20 @@ async def _monitor(
 ) -> None:
     async with event_output(args, emit) as output:
         await run_calls(specs, model, output, options=options)
+
+
+def _endpointing(choice: str) -> Endpointing:
+    if choice == "fast":
+        return Endpointing()
+    if choice == "stock":
+        return STOCK_ENDPOINTING
+    try:
+        rule2, rule3, rule4 = (float(x) for x in choice.split(","))
+        return Endpointing(rule2, rule3, rule4)
+    except ValueError as err:
+        raise InputError(
+            f"--endpointing takes fast, stock or three seconds like 0.1,0.5,1.0, not {choice!r}"
+        ) from err
 
 
 def _analysis(call: str) -> Analysis:

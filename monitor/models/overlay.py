@@ -33,16 +33,19 @@ class Endpointing:
     model finds complete), rule3 when the cost is merely plausible, rule4 whatever the cost.
     Stock Vosk models use 0.5 / 1.0 / 2.0.
 
-    The defaults were measured (bench/endpointing.py and a second espeak-ng set with pink noise,
-    Korean model): the silence Kaldi counts starts some 0.3-0.5 s after a word's end, so only a
-    short, language-model-gated rule2 brings the median turn latency to about 0.65-0.7 s (stock:
-    about 1.0 s). Pauses inside a sentence (300-500 ms) are not cut unless the words before the
-    pause already form a complete sentence; rule3 below 0.6 s began to cut those too, and rule4
-    at 1.0 s ends a turn after a second of silence whatever the decoder thinks.
+    The defaults were measured (bench/turn_latency.py through the whole pipeline, and
+    bench/endpointing.py, Korean model on espeak-ng speech): the silence Kaldi counts starts
+    some 0.3-0.5 s after a word's end, so only a short, language-model-gated rule2 brings the
+    median turn latency under 0.7 s: 0.62 s with rule2 at 0.1 s, 0.74 s at 0.15 s (stock: about
+    1.0 s). The price: a pause inside a sentence ends the turn when the words before it already
+    form a complete sentence for the language model (three of eight 300-500 ms pauses in
+    bench/endpointing.py with the Korean model, which understands espeak's speech poorly).
+    rule3 stays at 0.5 s, and rule4 ends a turn after a second of silence whatever the decoder
+    thinks. `heatmon run --endpointing` takes other values (R2,R3,R4) or `stock`.
     """
 
-    rule2: float = 0.15
-    rule3: float = 0.6
+    rule2: float = 0.1
+    rule3: float = 0.5
     rule4: float = 1.0
 
     def __post_init__(self) -> None:

@@ -1,0 +1,62 @@
+"""Parallel calls: 4 two-party calls at once in one process (one shared model) vs the same
+4 calls one after another, in one run. Vosk releases the GIL while it decodes, so calls
+decode in parallel threads. Target: >= 1.7x faster on 2 cores.
+    python bench/parallel_calls.py [--seconds 90] [--calls 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _asr import eval_call, read_pcm, verdict
+from ko_speech import model_dir, write_wav
+
+from monitor.analysis import CallAnalysis
+from monitor.asr import SpeechModel
+from monitor.audio import WavSource
+from monitor.models import Endpointing, endpointing_overlay
+from monitor.pipeline import CallSpec, run_calls
+
+
+def specs(files: dict[str, Path], calls: int) -> list[CallSpec]:
+    return [CallSpec(f"c{i}", WavSource(files), CallAnalysis(f"c{i}")) for i in range(calls)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=90.0, help="length of each call (from the eval call)"
+    )
+    parser.add_argument("--calls", type=int, default=4)
+    args = parser.parse_args()
+    caller, agent = eval_call()
+    model = SpeechModel(endpointing_overlay(model_dir(), Endpointing()))
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for party, path in (("caller", caller), ("agent", agent)):
+            pcm, rate = read_pcm(path, args.seconds)
+            files[party] = write_wav(Path(tmp) / f"{party}.wav", np.frombuffer(pcm, dtype="<i2"), rate)
+        events: list[object] = []
+        start = time.perf_counter()
+        for spec in specs(files, args.calls):
+            asyncio.run(run_calls([spec], model, events.append))
+        sequential = time.perf_counter() - start
+        start = time.perf_counter()
+        asyncio.run(run_calls(specs(files, args.calls), model, events.append))
+        parallel = time.perf_counter() - start
+    speedup = sequential / parallel
+    print(f"{args.calls} two-party calls of {args.seconds:.0f} s each, one model (wall seconds)")
+    print(f"  one after another : {sequential:7.1f} s")
+    print(f"  all at once       : {parallel:7.1f} s")
+    print(f"  speed-up          : {speedup:7.2f}x  target >= 1.7x  {verdict(speedup >= 1.7)}")
+
+
+if __name__ == "__main__":
+    main()
