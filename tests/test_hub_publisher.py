@@ -112,7 +112,7 @@ def test_full_buffer_drops_oldest_non_alert_and_counts():
             pub.publish(heat("c1", 10))
             pub.publish(heat("c1", 20))
             assert pub.dropped == 1 and pub.unacked == 3
-            kinds = [(i.data["type"], i.data.get("value")) for i in pub._buffer]
+            kinds = [(i.kind, json.loads(i.encoded()).get("value")) for i in pub._buffer]
             assert kinds == [("call_started", None), ("alert", None), ("heat", 20)]
 
     run(main())
@@ -142,5 +142,27 @@ def test_dropped_connection_resumes_without_loss_or_duplicates():
             got = await events(sup, 51)
             assert [e.get("text") for e in got[1:]] == [f"turn {i}" for i in range(50)]
             assert await quiet(sup, 0.2) == []
+
+    run(main())
+
+
+def test_big_events_are_split_under_the_message_limit_and_oversize_ones_dropped():
+    """Big events go out in several messages under the hub's 64 KiB limit; an event too big
+    for any message, or one that is not JSON, is dropped and counted, never raised."""
+
+    async def main() -> None:
+        async with serve_hub(TOKENS, port=0) as hub:
+            sup, _ = await viewer(hub)
+            async with Publisher(hub.url, PUB_TOKEN) as pub:
+                pub.publish(started("c1", "alice"))
+                pub.publish(turn("c1", "x" * 70_000))  # over the limit on its own
+                pub.publish({"type": "heat", "call": "c1", "t": 1, "value": object()})  # not JSON
+                for i in range(30):
+                    pub.publish(turn("c1", f"{i} " + "y" * 10_000, t=i + 1.0))
+                assert await pub.flush(timeout=5)
+                assert pub.dropped == 2 and pub.connections == 1
+                assert "over the hub's message limit" in pub.errors[0] and "cannot be JSON" in pub.errors[1]
+            got = await events(sup, 31)
+            assert [e["text"].split()[0] for e in got[1:]] == [str(i) for i in range(30)]
 
     run(main())

@@ -41,10 +41,22 @@ KEPT_WHEN_FULL = frozenset({"alert", "call_started", "call_ended"})
 STATE_TYPES = frozenset({"call_started", "heat", "coach"})
 
 
+#: Bytes per message to the hub, under its 64 KiB limit with room to spare.
+MAX_MESSAGE = 60_000
+
+
 @dataclass(slots=True)
 class _Item:
+    """One published event: its (changeable) pseq, its type, and its JSON without the pseq."""
+
     pseq: int
-    data: dict[str, Any]
+    kind: str
+    body: bytes
+
+    def encoded(self) -> bytes:
+        if self.body == b"{}":
+            return b'{"pseq":%d}' % self.pseq
+        return self.body[:-1] + b',"pseq":%d}' % self.pseq
 
 
 def hub_ws_url(url: str) -> str:
@@ -121,22 +133,32 @@ class Publisher:
     def publish(self, event: Event | Mapping[str, Any]) -> None:
         """Queue one event for the hub. Never blocks or raises; past the bound the oldest event
         that is not an alert (or a call's start or end) is dropped and counted."""
-        data = event.to_dict() if isinstance(event, Event) else dict(event)
+        try:
+            data = event.to_dict() if isinstance(event, Event) else dict(event)
+            body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as err:
+            self._note_error(f"event not published, it cannot be JSON: {err}")
+            self.dropped += 1
+            return
+        if len(body) > MAX_MESSAGE:
+            self._note_error(f"event not published, {len(body)} bytes is over the hub's message limit")
+            self.dropped += 1
+            return
+        kind, call = str(data.get("type")), data.get("call")
         self._pseq += 1
-        item = _Item(self._pseq, data)
+        item = _Item(self._pseq, kind, body)
         self._buffer.append(item)
-        kind, call = data.get("type"), data.get("call")
         if isinstance(call, str):
             if kind == "call_ended":
                 self._state.pop(call, None)
             elif kind in STATE_TYPES:
-                self._state.setdefault(call, {})[str(kind)] = item
+                self._state.setdefault(call, {})[kind] = item
         if len(self._buffer) > self.bound:
             self._drop_one()
         self._wake.set()
 
     def _drop_one(self) -> None:
-        victim = next((i for i in self._buffer if i.data.get("type") not in KEPT_WHEN_FULL), self._buffer[0])
+        victim = next((i for i in self._buffer if i.kind not in KEPT_WHEN_FULL), self._buffer[0])
         self._buffer.remove(victim)
         victim.pseq = -1  # gone: nobody waits for its ack
         self.dropped += 1
@@ -220,6 +242,10 @@ class Publisher:
             self._acked = last_pseq
         self._sent = last_pseq
 
+    def _note_error(self, message: str) -> None:
+        log.warning("%s", message)
+        self.errors = [*self.errors[-19:], message]
+
     def _on_ack(self, pseq: int) -> None:
         if pseq <= self._acked:
             return
@@ -237,8 +263,7 @@ class Publisher:
                 if msg.get("type") == "ack" and isinstance(msg.get("pseq"), int):
                     self._on_ack(msg["pseq"])
                 elif msg.get("type") == "error":
-                    log.warning("hub: %s", msg.get("message"))
-                    self.errors = [*self.errors[-19:], str(msg.get("message"))]
+                    self._note_error(f"hub: {msg.get('message')}")
         finally:
             self._wake.set()  # let the sender see that the connection is gone
 
@@ -257,9 +282,23 @@ class Publisher:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            for start in range(0, len(pending), self.per_message):
-                chunk = pending[start : start + self.per_message]
-                events = [{**i.data, "pseq": i.pseq} for i in chunk]
-                message = events[0] if len(events) == 1 else {"type": "batch", "events": events}
-                await ws.send(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+            for chunk in _chunks(pending, self.per_message):
+                if len(chunk) == 1:
+                    message = chunk[0].encoded()
+                else:
+                    message = b'{"type":"batch","events":[' + b",".join(i.encoded() for i in chunk) + b"]}"
+                await ws.send(message, text=True)
                 self._sent = chunk[-1].pseq
+
+
+def _chunks(items: list[_Item], per_message: int) -> list[list[_Item]]:
+    """Consecutive runs of items that each fit in one message to the hub."""
+    chunks: list[list[_Item]] = []
+    size = MAX_MESSAGE
+    for item in items:
+        if size + len(item.body) + 24 > MAX_MESSAGE or len(chunks[-1]) >= per_message:
+            chunks.append([])
+            size = 40
+        chunks[-1].append(item)
+        size += len(item.body) + 24
+    return chunks
