@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,15 @@ def stored(path: Path, call_ids: list[str]) -> tuple[dict[tuple[Any, ...], int],
     return counts, rows
 
 
+def history(port: int, token: str) -> list[dict[str, Any]]:
+    """The hub's history list, as the history page asks for it."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/calls?limit=1000")
+    request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        calls: list[dict[str, Any]] = json.loads(response.read())["calls"]
+        return calls
+
+
 class CallPublisher:
     """One call's publisher process, as `heatmon run --hub` is: its events, paced, and how many it sent."""
 
@@ -155,7 +165,8 @@ def test_kill_9_mid_floor_loses_and_duplicates_nothing_acknowledged(tmp_path: Pa
     call_ids = [events[0]["call"] for events in calls]
     path = db_path(tmp_path)
     hub = HubProcess(tmp_path)
-    token = Tokens.load(tmp_path / "tokens.json").first("publisher").token
+    tokens = Tokens.load(tmp_path / "tokens.json")
+    token, supervisor = tokens.first("publisher").token, tokens.first("supervisor").token
     hubs = [hub]
 
     async def main() -> tuple[list[dict[str, Any]], int, bool]:
@@ -176,6 +187,8 @@ def test_kill_9_mid_floor_loses_and_duplicates_nothing_acknowledged(tmp_path: Pa
             hubs.append(await asyncio.to_thread(HubProcess, tmp_path, hub.port))
             await asyncio.gather(*tasks)
             flushed = await asyncio.gather(*(member.client.flush(timeout=20) for member in floor))
+            listed = await asyncio.to_thread(history, hubs[-1].port, supervisor)
+            assert sorted(c["id"] for c in listed) == call_ids, "`heatmon hub` serves the stored calls"
             return acked, sent, all(flushed)
         finally:
             for member in floor:
