@@ -278,6 +278,11 @@ def test_call_page_draws_the_chart_transcript_alerts_and_summary(hub: StoreHub, 
     page.screenshot(path=str(ARTIFACTS / "call-escalation-narrow.png"), full_page=True, clip=clip)
     page.set_viewport_size({"width": 1360, "height": 900})
 
+    with page.expect_download() as saved:
+        page.click("#download")
+    exported = json.loads(Path(saved.value.path()).read_text())
+    assert exported["format"] == "heatmon-call" and exported["ref"] == detail["ref"]
+    assert exported["turns"] == detail["turns"] and "chart" not in exported
     page.locator("#chart .alert-mark").first.click()
     expect(page.locator(f"#alert-{review['alerts'][0]['id']}")).to_be_in_viewport()
     page.click("#back")
@@ -306,5 +311,9 @@ def test_an_agent_sees_only_their_own_calls_and_masked_card_numbers(
     page.goto(f"{hub.http}/call#token={KEVIN}&id=billing-dispute")
     expect(page.locator("#banner")).to_contain_text("cannot be shown")
     expect(page.locator("#review")).to_be_hidden()
-    # Chromium logs the refused fetch itself; that one is the page working as meant.
-    errors.errors = [e for e in errors.errors if "status of 404" not in e]
+
+    page.goto(f"{hub.http}/history#token=not-a-token")
+    expect(page.locator("#banner")).to_contain_text("could not be loaded: invalid token")
+    expect(page.locator("#who")).to_have_text("Not signed in")
+    # Chromium logs each refused fetch itself; those are the pages working as meant.
+    errors.errors = [e for e in errors.errors if not re.search(r"status of (401|404)", e)]

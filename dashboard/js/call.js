@@ -97,6 +97,7 @@ function chart(detail) {
   }
   const chartEl = document.importNode(svg, true);
   chartEl.removeAttribute("width");
+  chartEl.setAttribute("role", "group"); // not "img": its alert markers are buttons
   box.replaceChildren(chartEl);
   // Alert markers take you to the alert's place in the transcript.
   chartEl.querySelectorAll(".alert-mark").forEach((mark, i) => {
@@ -211,8 +212,10 @@ function messageList(detail) {
   markRedactions($("messages"));
 }
 
+/** The call as `heatmon export` writes it. */
 function download(detail) {
-  const { chart: _chart, ...data } = detail;
+  const data = { format: "heatmon-call", version: 1, ref: detail.ref, call: detail.call, review: detail.review };
+  for (const key of ["turns", "heat", "alerts", "acks", "coach", "messages"]) data[key] = detail[key];
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
   const link = h("a", { href: URL.createObjectURL(blob), download: `heatmon-call-${detail.call.id}.json` });
   link.click();
