@@ -74,7 +74,11 @@ class HistoryApi:
         try:
             detail = await reader.call_detail(ref, redact=self.redact)
         except StoreError as err:
-            raise NoSuchCall(str(err)) from None
+            # "no call ..." and "no call store at <path>" are a 404 (without the server's
+            # paths); a store too new or not a store at all keeps its message, as a 400.
+            if str(err).startswith("no call"):
+                raise NoSuchCall(f"no call {ref!r} in the call store") from None
+            raise
         if grant.agent is not None and detail["call"].get("agent") != grant.agent:
             raise NoSuchCall(f"no call {ref!r} in the call store")
         # The report's chart, so the page and `heatmon report` draw a call the same way.
