@@ -100,3 +100,24 @@ def test_publisher_duplicates_are_dropped():
             assert await quiet(sup, 0.2) == []
 
     run(main())
+
+
+def test_replay_larger_than_the_live_queue_bound_arrives_whole():
+    """A reconnect may miss more events than a live queue may hold: the replay still comes whole."""
+
+    async def main() -> None:
+        async with serve_hub(TOKENS, port=0, config=HubConfig(viewer_bound=50)) as hub:
+            pub = Publishing(await publisher(hub))
+            await pub.send(started("c1", "alice"))
+            await pub.acked()
+            sup, welcome = await viewer(hub)
+            await sup.close()
+            await pub.send(*[turn("c1", f"missed {i}", t=i + 1.0) for i in range(300)])
+            await pub.acked()
+            sup, again = await viewer(hub, last_seq=welcome["seq"])
+            assert again["replay"] is True
+            got = await events(sup, 300)
+            assert [e["text"] for e in got] == [f"missed {i}" for i in range(300)]
+            assert hub.cut_offs == 0
+
+    run(main())

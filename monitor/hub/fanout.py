@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
@@ -58,12 +58,10 @@ class ViewerQueue:
         return taken
 
 
-def batch_messages(events: list[str], per_message: int) -> list[str]:
-    """Encoded events as `batch` messages of at most `per_message` events each."""
-    return [
-        '{"type":"batch","events":[' + ",".join(events[i : i + per_message]) + "]}"
-        for i in range(0, len(events), per_message)
-    ]
+def batch_messages(events: list[str], per_message: int) -> Iterator[str]:
+    """Encoded events as `batch` messages of at most `per_message` events each, made one at a time."""
+    for i in range(0, len(events), per_message):
+        yield '{"type":"batch","events":[' + ",".join(events[i : i + per_message]) + "]}"
 
 
 class Viewer:
@@ -93,6 +91,10 @@ class Viewer:
         self.cut = False
         self.started = False
         self.sending = False
+        # Replayed events for a viewer that reconnected with last_seq: sent first, at the pace
+        # the socket takes them. Not counted against the bound: they are the replay window's
+        # own strings, already in memory, and only as many as the window holds.
+        self.backlog: list[str] = []
         self.sender: asyncio.Task[None] | None = None
         self.closer: asyncio.Task[None] | None = None
 
@@ -103,6 +105,7 @@ class Viewer:
             self.started
             and not self.sending
             and not self.queue.size
+            and not self.backlog
             and not self.cut
             and self.ws.protocol.state is State.OPEN
             and self.ws.transport.get_write_buffer_size() < self.write_limit
@@ -143,7 +146,8 @@ class Viewer:
             self.wake.clear()
             self.sending = True
             try:
-                for message in batch_messages(self.queue.take(), self.per_message):
+                pending, self.backlog = self.backlog + self.queue.take(), []
+                for message in batch_messages(pending, self.per_message):
                     async with asyncio.timeout(self.stall_timeout):
                         await self.ws.send(message)
             except TimeoutError:

@@ -215,18 +215,15 @@ class Floor:
         data: dict[str, Any] = json.loads(self.snapshot_json(agent))
         return data
 
-    def since(self, last_seq: int, agent: str | None, limit: int) -> list[Stamped] | None:
-        """Events after `last_seq` the viewer may see, or None if the window no longer has them all
-        (or `last_seq` is from another life of the hub, or there are more than `limit`)."""
+    def since(self, last_seq: int, agent: str | None) -> list[str] | None:
+        """The encoded events after `last_seq` the viewer may see, or None if the window no longer
+        has them all (or `last_seq` is from another life of the hub)."""
         if last_seq == self.seq:
             return []
         if not self.window or last_seq > self.seq or last_seq < self.window[0][0] - 1:
             return None
         start = last_seq + 1 - self.window[0][0]  # the window's seqs are contiguous
-        if len(self.window) - start > limit * 4:
-            return None
-        missed = [Stamped(*s) for s in islice(self.window, start, None) if agent is None or s[1] == agent]
-        return missed if len(missed) <= limit else None
+        return [s[3] for s in islice(self.window, start, None) if agent is None or s[1] == agent]
 
     def expire(self, now: float) -> list[str]:
         """Forget calls that ended more than `ended_retention` seconds ago; their ids."""

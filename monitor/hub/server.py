@@ -199,7 +199,7 @@ class Hub:
         last_seq = hello.get("last_seq")
         missed = None
         if isinstance(last_seq, int) and not isinstance(last_seq, bool) and last_seq >= 0:
-            missed = self.floor.since(last_seq, agent, self.config.viewer_bound // 2)
+            missed = self.floor.since(last_seq, agent)
         viewer = Viewer(
             ws,
             agent=agent,
@@ -211,7 +211,7 @@ class Hub:
             on_cut_off=self._on_cut_off,
         )
         if missed:
-            viewer.offer(missed)
+            viewer.backlog = missed
         head = {
             "type": "welcome",
             "role": grant.role,
