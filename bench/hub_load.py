@@ -69,7 +69,7 @@ async def run_hub(tokens_file: str, tick: float | None) -> None:
             pauses.append(time.perf_counter() - began[0])
 
     gc.callbacks.append(on_gc)
-    config = HubConfig(tick=tick, replay_window=20_000)
+    config = HubConfig(tick=tick)  # otherwise the defaults `heatmon hub` runs with
     async with serve_hub(Tokens.load(Path(tokens_file)), port=0, config=config) as hub:
         say(f"port {hub.port}")
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
