@@ -44,14 +44,18 @@ def test_partial_clears_on_turn_and_call_end():
 
 
 def test_ended_calls_expire_after_retention():
-    """An ended call stays on the board for the retention time, then is forgotten; live ones stay."""
-    floor = Floor(ended_retention=60)
+    """An ended call stays on the board for the retention time, then is forgotten; live ones stay
+    until they have been silent for the silent retention (their end never came)."""
+    floor = Floor(ended_retention=60, silent_retention=1000)
     floor.publish(started("c1", "alice"), now=0)
     floor.publish(started("c2", "bob"), now=0)
     floor.publish({"type": "call_ended", "call": "c1", "t": 9, "duration": 9}, now=100)
     assert floor.expire(150) == []
     assert floor.expire(161) == ["c1"]
     assert list(floor.calls) == ["c2"]
+    floor.publish(heat("c2", 10), now=500)
+    assert floor.expire(1400) == []
+    assert floor.expire(1501) == ["c2"]
 
 
 def test_ack_and_message_need_known_call_and_alert():

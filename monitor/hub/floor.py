@@ -52,6 +52,7 @@ class CallState:
     t: float = 0.0
     ended: bool = False
     ended_at: float | None = None
+    seen_at: float = 0.0  # wall clock of its last event, to forget calls whose end never came
     heat: dict[str, Any] | None = None
     # (t, value) pairs as tuples: tuples of numbers are left alone by the cyclic GC, lists are not
     heat_history: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
@@ -67,6 +68,7 @@ class CallState:
     def apply(self, event: dict[str, Any], now: float, encoded: str) -> None:
         """Fold one event (already stamped with `seq`, and `encoded` as JSON) into the state."""
         kind = event["type"]
+        self.seen_at = now
         t = event.get("t")
         if isinstance(t, (int, float)) and t > self.t:
             self.t = float(t)
@@ -136,7 +138,14 @@ def visible(stamped: Stamped, agent: str | None) -> bool:
 class Floor:
     """Every call on the floor, the seq counter and a bounded window of recent events."""
 
-    def __init__(self, *, first_seq: int = 1, replay_window: int = 50_000, ended_retention: float = 300.0):
+    def __init__(
+        self,
+        *,
+        first_seq: int = 1,
+        replay_window: int = 50_000,
+        ended_retention: float = 300.0,
+        silent_retention: float = 7200.0,
+    ):
         self.seq = first_seq - 1
         self.calls: dict[str, CallState] = {}
         # Plain tuples (seq, agent, key, json), not Stamped objects: the cyclic GC untracks tuples
@@ -146,6 +155,7 @@ class Floor:
         )
         self.alert_feed: deque[dict[str, Any]] = deque(maxlen=ALERT_FEED_KEPT)
         self.ended_retention = ended_retention
+        self.silent_retention = silent_retention
 
     def _stamp(self, event: dict[str, Any], call: CallState | None) -> tuple[dict[str, Any], Stamped]:
         self.seq += 1
@@ -226,11 +236,13 @@ class Floor:
         return [s[3] for s in islice(self.window, start, None) if agent is None or s[1] == agent]
 
     def expire(self, now: float) -> list[str]:
-        """Forget calls that ended more than `ended_retention` seconds ago; their ids."""
+        """Forget calls that ended more than `ended_retention` seconds ago, and calls silent for
+        `silent_retention` (a publisher that died without ending them); their ids."""
         gone = [
             c.call
             for c in self.calls.values()
-            if c.ended and c.ended_at is not None and now - c.ended_at > self.ended_retention
+            if (c.ended and c.ended_at is not None and now - c.ended_at > self.ended_retention)
+            or now - c.seen_at > self.silent_retention
         ]
         for call_id in gone:
             del self.calls[call_id]
