@@ -12,6 +12,8 @@ import itertools
 import os
 import re
 import shutil
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -181,6 +183,37 @@ def test_audio_on_without_an_english_model_says_so_and_exits_2(tmp_path: Path) -
     )
     assert "Traceback" not in err
     assert not (tmp_path / "heatmon.sqlite3").exists()
+
+
+def test_ctrl_c_ends_every_call_and_exits_0(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) mid-demo ends each live call with call_ended, stores it, and exits 0."""
+    demo = DemoProcess("--calls", "3", "--port", "0", "--data", str(tmp_path), "--speed", "10")
+    try:
+        demo.wait_for("demo running")
+        time.sleep(1.5)
+        demo.proc.send_signal(signal.SIGINT)
+        assert demo.proc.wait(timeout=15) == 0, demo.stderr()
+        assert int(demo.wait_for(r"demo stopped: (\d+) calls played")[1]) == 3
+    finally:
+        demo.stop()
+    with sqlite3.connect(tmp_path / "heatmon.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*), SUM(ended) FROM calls").fetchone() == (3, 3)
+
+
+def test_a_taken_port_is_a_one_line_error(tmp_path: Path) -> None:
+    """A port already in use ends the demo at once with exit 2 and says which address."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*HEATMON, "demo", "--port", str(port), "--duration", "2", "--data", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert done.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize(
