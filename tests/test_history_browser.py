@@ -129,8 +129,11 @@ def publish_calls(hub: StoreHub) -> None:
                 pseq += 1
                 batch.append({**event, "pseq": pseq})
             ws.send(json.dumps({"type": "batch", "events": batch}))
-        while (reply := json.loads(ws.recv(timeout=5)))["pseq"] < pseq:
+        while True:
+            reply = json.loads(ws.recv(timeout=10))
             assert reply["type"] == "ack", reply
+            if reply["pseq"] >= pseq:
+                break
     alert = next(e for e in demo_events("escalation", "") if e["type"] == "alert")
     with connect(f"ws://127.0.0.1:{hub.port}/ws") as ws:
         ws.send(json.dumps({"type": "hello", "role": "supervisor", "token": SAM}))
