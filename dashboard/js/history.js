@@ -123,7 +123,8 @@ async function load() {
     setText($("results-count"), "");
     $("who").dataset.state = err.status === 401 ? "refused" : "down";
     setText($("who"), err.status === 401 ? "Not signed in" : "No history");
-    banner(`The call history could not be loaded: ${err.message}.`, err.status === 401 ? "Ask your team lead for a new dashboard link." : "");
+    const why = err.status === 404 ? "this hub does not serve the call history" : err.message;
+    banner(`The call history could not be loaded: ${why}.`, err.status === 401 ? "Ask your team lead for a new dashboard link." : "");
     return;
   }
   if (mine !== loading) return;
