@@ -218,10 +218,14 @@ def test_a_taken_port_is_a_one_line_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--calls", "0"], "--calls must be at least 1"), (["--speed", "-1"], "--speed must be a positive")],
+    [
+        (["--calls", "0"], "--calls must be at least 1"),
+        (["--speed", "-1"], "--speed must be a positive"),
+        (["--model", "/nonexistent/model"], "--model: model directory not found"),
+    ],
 )
 def test_bad_options_are_one_line_errors(args: list[str], message: str, tmp_path: Path) -> None:
-    """Nonsense options end in a one-line error and exit 2 before anything starts."""
+    """Nonsense options (and a model asked for that is not there) end in a one-line error, exit 2."""
     done = subprocess.run([*HEATMON, "demo", *args, "--data", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
 

@@ -110,6 +110,8 @@ def choose_mode(audio: str, model: str | None) -> Mode:
     except ModelError as err:
         if audio == "on":
             raise ModelError(f"--audio on: {err}") from err
+        if model is not None:  # a model asked for by name must be usable, never silently dropped
+            raise
         log.info("no audio mode: %s", err)
         return Mode(
             False, "transcript mode (audio mode needs an English Vosk model: `heatmon models pull en-us`)"
