@@ -124,7 +124,8 @@ class TranscriptPlayer:
     mode: str = "transcript"
 
     async def play(self, call: DemoCall, call_id: str, agent: str, emit: Emit) -> None:
-        heard, ended = 0.0, False
+        loop = asyncio.get_running_loop()
+        began, ended = loop.time(), False
         events = replay_paced(
             call.turns,
             call=call_id,
@@ -142,10 +143,10 @@ class TranscriptPlayer:
                     event = dataclasses.replace(event, summary=summary)
                     ended = True
                 emit(event)
-                heard = max(heard, event.t)
         finally:
             if not ended:
-                emit(cut_short(call, call_id, heard))
+                elapsed = (loop.time() - began) * self.speed  # call time when it was stopped
+                emit(cut_short(call, call_id, min(elapsed, call.duration)))
 
 
 @dataclass(frozen=True, slots=True)

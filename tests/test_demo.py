@@ -264,7 +264,8 @@ def test_a_call_cut_short_ends_with_the_summary_of_what_was_heard() -> None:
 
 
 def test_demo_floor_ends_every_started_call_when_stopped() -> None:
-    """Stopped mid-play, the floor has started one call per lane and every one got call_ended."""
+    """Stopped mid-play, the floor has started one call per lane and every one got call_ended at
+    the call time it had reached."""
     events: list[Event] = []
 
     async def main() -> DemoFloor:
@@ -278,6 +279,9 @@ def test_demo_floor_ends_every_started_call_when_stopped() -> None:
     started = [e.call for e in events if isinstance(e, CallStarted)]
     ended = [e.call for e in events if isinstance(e, CallEnded)]
     assert len(started) == 3 and sorted(started) == sorted(ended)
+    # Stopped 0.5 s in at 50x: each call ends at the call time it had reached, not its last turn.
+    durations = [e.duration for e in events if isinstance(e, CallEnded)]
+    assert all(12.0 <= d <= 40.0 for d in durations), durations
     assert [agent for _, agent in floor.started] == ["maria", "james", "priya"]
     assert all(isinstance(e, CallStarted) and e.caller_name for e in events if e.type == "call_started")
 
