@@ -1,0 +1,120 @@
+"""Memory: process RSS over 30 minutes of call audio (the shared two-party call, looped)
+through the whole pipeline, with heatmon's recogniser recycling vs without, in one run
+(each policy in a process of its own, side by side).
+
+Reports RSS at 5 and 30 minutes of audio and the highest and lowest RSS in between, since
+a recycled recogniser's memory rises and falls. Target: RSS at 30 min within 60 MB of RSS
+at 5 min (without recycling it grows by hundreds of MB).
+    python bench/asr_memory.py [--minutes 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from _asr import eval_call, read_pcm, rss_mb, verdict
+from ko_speech import model_dir
+
+from monitor.analysis import CallAnalysis
+from monitor.asr import SpeechModel
+from monitor.audio import AudioBlock
+from monitor.models import Endpointing, endpointing_overlay
+from monitor.pipeline import CallOptions, CallSpec, run_calls
+
+POLICIES = {"heatmon (recycle after 300 s)": 300.0, "no recycling": float("inf")}
+
+
+@dataclass
+class LoopedCall:
+    """The eval call's two parties, looped to `minutes`, recording RSS every minute of audio."""
+
+    minutes: float
+    description: str = "eval call, looped"
+    rss: dict[int, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        caller, agent = eval_call()
+        self._pcm = {"caller": read_pcm(caller)[0], "agent": read_pcm(agent)[0]}
+        self.rate = read_pcm(caller)[1]
+
+    @property
+    def rates(self) -> dict[str, int]:
+        return {"caller": self.rate, "agent": self.rate}
+
+    def blocks(self) -> Iterator[AudioBlock]:
+        step = self.rate // 10 * 2  # 0.1 s of 16-bit samples
+        length = min(len(p) for p in self._pcm.values())
+        total = int(self.minutes * 60 * 10)
+        for i in range(total):
+            at = i * step % (length - length % step)
+            yield AudioBlock({party: pcm[at : at + step] for party, pcm in self._pcm.items()})
+            if (i + 1) % 600 == 0:  # every minute of audio
+                self.rss[(i + 1) // 600] = rss_mb()
+
+    def close(self) -> None:
+        pass
+
+
+def measure(minutes: float, recycle_after: float) -> dict[int, float]:
+    model = SpeechModel(endpointing_overlay(model_dir(), Endpointing()))
+    source = LoopedCall(minutes)
+    source.rss[0] = rss_mb()
+    options = CallOptions(recycle_after=recycle_after)
+    asyncio.run(
+        run_calls([CallSpec("long", source, CallAnalysis("long"))], model, lambda e: None, options=options)
+    )
+    return source.rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.minutes < 6:
+        parser.error("--minutes must be at least 6 (RSS is compared with the 5-minute mark)")
+    if args.child is not None:
+        print(json.dumps(measure(args.minutes, args.child)))
+        return
+    children = {
+        name: subprocess.Popen(
+            [sys.executable, __file__, "--minutes", str(args.minutes), "--child", str(value)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name, value in POLICIES.items()
+    }
+    results = {
+        name: {int(k): v for k, v in json.loads(p.communicate()[0]).items()} for name, p in children.items()
+    }
+    last = int(args.minutes)
+    print(f"process RSS (MB) over {last} minutes of two-party call audio, Korean model")
+    print(
+        f"  {'policy':30} {'start':>6} {'@5 min':>7} {'@' + str(last) + ' min':>8} {'growth':>7}"
+        f" {'min..max after 5':>17}"
+    )
+    for name, rss in results.items():
+        after = [v for k, v in rss.items() if k >= 5]
+        growth = rss[last] - rss[5]
+        print(
+            f"  {name:30} {rss[0]:6.0f} {rss[5]:7.0f} {rss[last]:8.0f} {growth:+7.0f} "
+            f"{min(after):8.0f}..{max(after):.0f}"
+        )
+    ours = results[next(iter(POLICIES))]
+    growth = ours[last] - ours[5]
+    print(
+        f"  target: growth from 5 to {last} min within 60 MB: {growth:+.0f} MB  {verdict(abs(growth) <= 60)}"
+    )
+    print("  per-minute RSS, heatmon: " + " ".join(f"{ours[k]:.0f}" for k in sorted(ours)))
+
+
+if __name__ == "__main__":
+    main()
