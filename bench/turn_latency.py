@@ -20,14 +20,17 @@ from monitor.asr import SpeechModel
 from monitor.audio import WavSource
 from monitor.events import Event, Turn
 from monitor.models import STOCK_ENDPOINTING, Endpointing, endpointing_overlay
-from monitor.pipeline import CallSpec, run_calls
+from monitor.pipeline import CallOptions, CallSpec, run_calls
 
 
-def latencies(wav: Path, endpointing: Endpointing) -> tuple[list[float], int]:
+def latencies(wav: Path, endpointing: Endpointing, quiet_end: float | None) -> tuple[list[float], int]:
     """Latency of each turn ended by the endpointer (not by the end of the file), and turn count."""
     model = SpeechModel(endpointing_overlay(model_dir(), endpointing))
     events: list[Event] = []
-    asyncio.run(run_calls([CallSpec("bench", WavSource({"call": wav}))], model, events.append))
+    options = CallOptions(quiet_end=quiet_end)
+    asyncio.run(
+        run_calls([CallSpec("bench", WavSource({"call": wav}))], model, events.append, options=options)
+    )
     turns = [e for e in events if isinstance(e, Turn)]
     end_of_file = events[-1].t
     return [t.t - t.end for t in turns if t.t < end_of_file - 1e-6], len(turns)
@@ -39,6 +42,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=8, help="caller + agent lines each")
     parser.add_argument("--rules", help="try other fast rules: RULE2,RULE3,RULE4 seconds")
+    parser.add_argument("--quiet", type=float, default=CallOptions().quiet_end, help="try another quiet_end")
     args = parser.parse_args()
     fast_rules = Endpointing(*map(float, args.rules.split(","))) if args.rules else Endpointing()
     script = dialogue(args.rounds)
@@ -47,10 +51,13 @@ def main() -> None:
         for seed in (1, 2):
             frames, spans = conversation(script, 16000, script[-1][1] + 8.0, seed=seed)
             wav = write_wav(Path(tmp) / f"call{seed}.wav", frames, 16000)
-            for name, rules in (("stock model.conf", STOCK_ENDPOINTING), ("heatmon fast", fast_rules)):
-                lat, count = latencies(wav, rules)
+            for name, rules, quiet in (
+                ("stock model.conf", STOCK_ENDPOINTING, None),
+                ("heatmon fast", fast_rules, args.quiet),
+            ):
+                lat, count = latencies(wav, rules, quiet)
                 rows.append((seed, name, lat, count, len(spans)))
-    print(f"fast rules: {fast_rules}")
+    print(f"heatmon fast: Kaldi rules {fast_rules}, quiet_end {args.quiet} s; stock: model.conf only")
     print(f"turn latency, Korean two-party call, {len(script)} lines, 2 noise seeds (audio seconds)")
     summary = {}
     for name in ("stock model.conf", "heatmon fast"):

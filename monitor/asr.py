@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import ModelError
+from monitor.levels import QuietEnd, block_db
 
 _BYTES_PER_SAMPLE = 2  # 16-bit PCM
 
@@ -94,10 +95,17 @@ class PartyRecognizer:
     """
 
     def __init__(
-        self, model: SpeechModel, rate: int, *, partials: bool = False, recycle_after: float = 0.0
+        self,
+        model: SpeechModel,
+        rate: int,
+        *,
+        partials: bool = False,
+        recycle_after: float = 0.0,
+        quiet_end: float | None = None,
     ) -> None:
         self._model = model
         self._recycle_after = recycle_after
+        self._quiet = QuietEnd(quiet_end) if quiet_end else None
         self._rate = rate
         self._partials = partials
         self._rec = model.recognizer(rate)
@@ -112,12 +120,17 @@ class PartyRecognizer:
 
     def accept(self, pcm: bytes) -> list[Utterance | PartialText]:
         """Feed audio; return the utterance it completed and/or the new partial text."""
-        self._samples += len(pcm) // _BYTES_PER_SAMPLE
+        samples = len(pcm) // _BYTES_PER_SAMPLE
+        self._samples += samples
+        went_quiet = self._quiet is not None and self._quiet.update(block_db(pcm), samples / self._rate)
         if self._rec.AcceptWaveform(pcm):
-            utterance = self._utterance(self._rec.Result())
-            if self.position - self._offset >= self._recycle_after:
-                self._recycle()
-            return [utterance] if utterance.text else []
+            if self._quiet is not None:
+                self._quiet.reset()
+            return self._end_turn(self._rec.Result())
+        if went_quiet and json.loads(self._rec.PartialResult()).get("partial"):
+            # FinalResult ends the utterance now; the recogniser goes on with the next one
+            # and keeps its warm decoding graph, so this costs next to nothing.
+            return self._end_turn(self._rec.FinalResult())
         if self._partials:
             text = json.loads(self._rec.PartialResult()).get("partial", "")
             if text != self._last_partial:
@@ -125,6 +138,13 @@ class PartyRecognizer:
                 if text:
                     return [PartialText(text, self.position)]
         return []
+
+    def _end_turn(self, result_json: str) -> list[Utterance | PartialText]:
+        utterance = self._utterance(result_json)
+        self._last_partial = ""
+        if self.position - self._offset >= self._recycle_after:
+            self._recycle()
+        return [utterance] if utterance.text else []
 
     def finish(self) -> list[Utterance]:
         """End of the stream: whatever was still being said becomes a last utterance."""

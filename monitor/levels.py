@@ -40,3 +40,53 @@ class LevelTrack:
             return None
         mean = sum(powers) / len(powers)
         return round(10 * math.log10(mean), 1) if mean > 0 else SILENCE_DB
+
+
+def block_db(pcm: bytes) -> float:
+    """dBFS of a block of 16-bit PCM."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    power = float(np.mean(samples * samples)) if len(samples) else 0.0
+    return 10 * math.log10(power) if power > 0 else SILENCE_DB
+
+
+class QuietEnd:
+    """Tells when a party has gone quiet after speaking, from audio levels alone.
+
+    Kaldi ends a turn only once its decoder has settled on silence, which on a real line
+    can take a second or more (it may hear the hiss after the last word as more words).
+    The audio level knows sooner: speech well above the party's own noise floor, then
+    `quiet_for` seconds back near it. The noise floor follows the quietest recent audio:
+    it falls quickly and rises slowly (0.5 dB a second), so speech never lifts it much.
+    """
+
+    SPEECH_ABOVE_FLOOR = 12.0  # dB: clearly someone talking
+    QUIET_ABOVE_FLOOR = 6.0  # dB: back to the line's own noise
+    SPEECH_AT_LEAST = -55.0  # dBFS: never call a whisper of a silent line speech
+
+    def __init__(self, quiet_for: float) -> None:
+        self.quiet_for = quiet_for
+        self._floor: float | None = None
+        self._spoke = False
+        self._quiet = 0.0
+
+    def update(self, level_db: float, seconds: float) -> bool:
+        """Feed a block's level; True once when the speech before it has been followed by quiet."""
+        if self._floor is None:
+            self._floor = level_db
+        elif level_db < self._floor:
+            self._floor += (level_db - self._floor) * 0.3
+        else:
+            self._floor += min(level_db - self._floor, 0.5 * seconds)
+        self._floor = max(self._floor, -80.0)
+        if level_db > max(self._floor + self.SPEECH_ABOVE_FLOOR, self.SPEECH_AT_LEAST):
+            self._spoke, self._quiet = True, 0.0
+        elif level_db < self._floor + self.QUIET_ABOVE_FLOOR:
+            self._quiet += seconds
+            if self._spoke and self._quiet >= self.quiet_for - 1e-9:
+                self._spoke = False
+                return True
+        return False
+
+    def reset(self) -> None:
+        """The turn ended another way (Kaldi's own endpointing): wait for new speech."""
+        self._spoke, self._quiet = False, 0.0

@@ -46,6 +46,7 @@ class CallOptions:
     partials: bool = False  # emit `partial` events
     partial_interval: float = 0.5  # at most one partial per party per this much call time
     tick_interval: float = 1.0  # heat decay and dead-air checks, in call time
+    quiet_end: float | None = 0.4  # end a turn after this much quiet following speech (None: Kaldi only)
     recycle_after: float = 300.0  # seconds of audio a recogniser decodes before it is replaced (see asr.py)
 
 
@@ -105,6 +106,7 @@ class CallSession:
                     rate,
                     partials=self._options.partials,
                     recycle_after=self._options.recycle_after,
+                    quiet_end=self._options.quiet_end,
                 )
                 self._levels[party] = LevelTrack(rate)
             async for block in self._blocks():

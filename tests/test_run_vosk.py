@@ -121,3 +121,12 @@ def test_stock_endpointing_is_selectable(two_party_call: tuple[Path, Spans]) -> 
     result = heatmon("run", "--endpointing", "stock", "--model", str(model_dir()), str(wav))
     assert result.code == 0, result.stderr
     _check_call(result, "two_party", spans, {"caller", "agent"})
+
+
+def test_turns_end_soon_after_the_last_word(two_party_call: tuple[Path, Spans]) -> None:
+    """With the default endpointing each turn is out within 0.7 s of its last word (stock Vosk takes about 1 s)."""
+    wav, _ = two_party_call
+    result = heatmon("run", str(wav))
+    ended_by_file = result.of("call_ended")[0]["t"]
+    late = [t["t"] - t["end"] for t in result.of("turn") if t["t"] < ended_by_file]
+    assert late and max(late) <= 0.7, late

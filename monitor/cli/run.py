@@ -84,6 +84,14 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="when a turn ends: fast = after short trailing silence (default, rules 0.1,0.5,1.0 s); "
         "stock = the model's own rules; or three trailing-silence seconds for Kaldi's rules 2, 3, 4",
     )
+    asr.add_argument(
+        "--quiet-end",
+        type=float,
+        default=CallOptions().quiet_end,
+        metavar="SECONDS",
+        help="also end a turn after this much quiet (by audio level) following speech "
+        "(default %(default)s; 0 = leave it to the recogniser's endpointing)",
+    )
     out = p.add_argument_group("output")
     out.add_argument("--call", metavar="ID", help="call id (default: the file name's stem)")
     out.add_argument("--agent-name", default="agent", metavar="NAME", help="the agent taking the call(s)")
@@ -102,7 +110,13 @@ def run(args: argparse.Namespace) -> int:
         model = SpeechModel(endpointing_overlay(model_dir, endpointing))
         specs = [CallSpec(call, source, _analysis(call)) for call, source in sources]
         emit: Emit = ConsoleView(sys.stdout) if args.console else print_event
-        options = CallOptions(agent=args.agent_name, partials=args.partials or args.console or bool(args.hub))
+        if args.quiet_end < 0:
+            raise InputError("--quiet-end must be 0 (off) or a number of seconds")
+        options = CallOptions(
+            agent=args.agent_name,
+            partials=args.partials or args.console or bool(args.hub),
+            quiet_end=args.quiet_end or None,
+        )
         asyncio.run(_monitor(args, specs, model, emit, options))
     except KeyboardInterrupt:
         return 130  # every call has emitted call_ended on its way out
