@@ -16,7 +16,7 @@ when playback began inside the subprocess). The bench waits for the call's tile 
 starts playing, so the process is reading when the audio starts and nothing queues up.
 
 The same call is played twice in one run: heatmon's fast endpointing (the default) and the
-model's stock endpointing as the baseline. Target: p95 <= 0.8 s.
+model's stock endpointing (model.conf rules, no quiet end) as the baseline. Target: p95 <= 0.8 s.
 
     python bench/e2e_latency.py [--rounds 8] [--keep]
 """
@@ -144,6 +144,7 @@ def run_once(
         command = [
             *HEATMON, "run", "-", "--rate", str(RATE), "--channels", "2", "--model", str(model_dir()),
             "--endpointing", mode, "--call", call, "--agent-name", mode, "--hub", ws, "--tokens", str(tokens),
+            *(["--quiet-end", "0"] if mode == "stock" else []),
         ]  # fmt: skip
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=events, stderr=log)
         page.wait_for_selector(f'.tile[data-call="{call}"]', timeout=120_000)
@@ -170,7 +171,7 @@ def run_once(
             endpointing.append(match["t"] - end)
     turns = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     caller_turns = sum(1 for e in turns if e.get("type") == "turn" and e.get("speaker") == "caller")
-    label = "heatmon, fast endpointing" if mode == "fast" else "stock endpointing (baseline)"
+    label = "heatmon endpointing" if mode == "fast" else "Vosk stock endpointing (baseline)"
     return Result(label, latencies, endpointing, len(caller_ends), caller_turns)
 
 
