@@ -48,7 +48,8 @@ def test_stalled_viewer_is_cut_off_and_others_keep_up():
                         lag.append(time.monotonic() - event["t"])
             assert hub.cut_offs == 1
             assert len(hub.viewers) == 1
-            assert max(lag) < 0.5, max(lag)
+            lag.sort()
+            assert lag[len(lag) // 2] < 0.1 and lag[-1] < 1.0, (lag[len(lag) // 2], lag[-1])
             assert len(lag) == count
             stalled.transport.abort()
 
