@@ -25,6 +25,7 @@ from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
+from monitor import compat
 from monitor.hub.api import HubApi
 from monitor.hub.auth import AuthError, Grant, Tokens
 from monitor.hub.fanout import Viewer, batch_messages
@@ -157,7 +158,7 @@ class Hub:
     async def handler(self, ws: ServerConnection) -> None:
         """One connection: hello, then a publisher's or a viewer's session."""
         try:
-            async with asyncio.timeout(self.config.hello_timeout):
+            async with compat.timeout(self.config.hello_timeout):
                 raw = await ws.recv()
         except TimeoutError:
             await ws.close(CloseCode.POLICY_VIOLATION, "hello expected")
