@@ -124,7 +124,7 @@ def test_stock_endpointing_is_selectable(two_party_call: tuple[Path, Spans]) -> 
 
 
 def test_turns_end_soon_after_the_last_word(two_party_call: tuple[Path, Spans]) -> None:
-    """With the default endpointing each turn is out within 0.7 s of its last word (stock Vosk takes about 1 s)."""
+    """By default each turn is out within 0.7 s of its last word (stock Vosk takes about 1 s)."""
     wav, _ = two_party_call
     result = heatmon("run", str(wav))
     ended_by_file = result.of("call_ended")[0]["t"]
