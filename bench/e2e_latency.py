@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -41,22 +40,14 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from browser_support import chromium
 from ko_speech import conversation, dialogue, model_dir
-
-os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 TARGET_P95 = 0.8
 RATE = 16000
 CHUNK = 0.02  # seconds of audio per write, like a VoIP packet
 HEATMON = [sys.executable, "-m", "monitor"]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 
 # Runs in the page before its own scripts: every redraw of a tile's sparkline, with the wall
 # time and the newest caller turn of that call as the page's call book has it.
@@ -184,8 +175,7 @@ def main() -> None:
         "--keep", action="store_true", help="keep the work folder (logs, events, the hub's store)"
     )
     args = parser.parse_args()
-    chromium = shutil.which("chromium")
-    if chromium is None:
+    if shutil.which("chromium") is None:
         raise SystemExit("needs Debian's chromium (apt install chromium)")
     turns = dialogue(args.rounds)
     frames, spans = conversation(turns, RATE, turns[-1][1] + 5.0)
@@ -193,15 +183,13 @@ def main() -> None:
     hub, ws, board = start_hub(folder)
     results = []
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
             page.add_init_script(WATCH_SPARKLINES)
             page.goto(board)
             page.wait_for_selector("#conn[data-state='live']", timeout=10_000)
             for mode in ("fast", "stock"):
                 results.append(run_once(page, ws, folder / "tokens.json", folder, frames, spans, mode))
-            browser.close()
     finally:
         hub.terminate()
         hub.wait(timeout=10)

@@ -8,34 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import ARTIFACTS, chromium
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from websockets.sync.client import ClientConnection, connect
 
 from monitor.events import Alert, CallEnded, CallStarted, Coach, Event, Heat, Partial, Turn
 from monitor.hub.auth import Tokens
 from monitor.hub.server import serve_hub
 
-os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
-
-ARTIFACTS = Path(__file__).parent / "_artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PUBLISHER, SAM, KIM, ALICE, BOB = (
     "pub-token-1",
     "sup-token-sam",
@@ -216,12 +202,8 @@ def calm_call(call: str, agent: str, heat: float) -> list[Event]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium must be installed (the test set-up installs it)"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import asyncio
 import itertools
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -26,7 +25,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
+from browser_support import ARTIFACTS, chromium
 from ko_speech import model_dir
+from playwright.sync_api import Browser, Page, expect
 
 from monitor.cli.demo import demo_tokens
 from monitor.demo import (
@@ -42,17 +43,6 @@ from monitor.demo import (
 )
 from monitor.events import CallEnded, CallStarted, Event, Turn
 
-os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-ARTIFACTS = Path(__file__).parent / "_artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 HEATMON = [sys.executable, "-m", "monitor"]
 T = TypeVar("T")
 
@@ -103,12 +93,8 @@ class DemoProcess:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium must be installed (the test set-up installs it)"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:

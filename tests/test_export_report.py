@@ -5,26 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _store_events import call_events
-from playwright.sync_api import sync_playwright
+from browser_support import ARTIFACTS, chromium
 
 from monitor.cli import main
 from monitor.report import EXPORT_FORMAT, render_report
 from monitor.store import Store, StoreSink, db_path
-
-ARTIFACTS = Path(__file__).parent / "_artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 
 
 @pytest.fixture
@@ -148,29 +138,22 @@ def test_report_renders_in_chromium(data: Path, tmp_path: Path) -> None:
     """In real Chromium the report shows the chart with markers, the summary and a coloured transcript."""
     out = tmp_path / "report.html"
     assert run("report", "heat-deescalation", "--data", str(data), "-o", str(out)) == 0
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium must be installed (the test set-up installs it)"
-    ARTIFACTS.mkdir(exist_ok=True)
     requests: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 1400})
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto(out.as_uri())
-            chart = page.locator("svg.heat-chart")
-            box = chart.bounding_box()
-            assert box is not None and box["width"] > 600 and box["height"] > 150
-            assert page.locator("svg.heat-chart polyline").count() >= 10
-            assert page.locator("svg.heat-chart .alert-mark").count() == 1
-            assert page.locator("svg.heat-chart .step-mark text").all_text_contents() == ["H", "E", "A", "T"]
-            assert "hot to calm" in page.locator("#summary").inner_text()
-            caller_cell = page.locator("tr.turn.caller", has_text="that was a lie").locator("td").nth(2)
-            colour = caller_cell.evaluate("el => getComputedStyle(el).borderLeftColor")
-            assert colour.startswith("rgba(198, 40, 40"), colour  # an angry caller turn is red
-            assert page.locator("tr.alert-row").count() == 1
-            assert page.locator("tr.msg-row td.time").inner_text() == "3:00"  # on the call's clock
-            page.screenshot(path=str(ARTIFACTS / "report_heat_deescalation.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1000, "height": 1400})
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(out.as_uri())
+        chart = page.locator("svg.heat-chart")
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 600 and box["height"] > 150
+        assert page.locator("svg.heat-chart polyline").count() >= 10
+        assert page.locator("svg.heat-chart .alert-mark").count() == 1
+        assert page.locator("svg.heat-chart .step-mark text").all_text_contents() == ["H", "E", "A", "T"]
+        assert "hot to calm" in page.locator("#summary").inner_text()
+        caller_cell = page.locator("tr.turn.caller", has_text="that was a lie").locator("td").nth(2)
+        colour = caller_cell.evaluate("el => getComputedStyle(el).borderLeftColor")
+        assert colour.startswith("rgba(198, 40, 40"), colour  # an angry caller turn is red
+        assert page.locator("tr.alert-row").count() == 1
+        assert page.locator("tr.msg-row td.time").inner_text() == "3:00"  # on the call's clock
+        page.screenshot(path=str(ARTIFACTS / "report_heat_deescalation.png"), full_page=True)
     assert requests == [out.as_uri()]
