@@ -1,10 +1,9 @@
 """Memory: process RSS over 30 minutes of call audio (the shared two-party call, looped)
-through the whole pipeline, with heatmon's recogniser recycling vs without, in one run
-(each policy in a process of its own, side by side).
+through heatmon's whole pipeline vs plain Vosk use (a recogniser per party, `Result()` at
+each endpoint), in one run, each in a process of its own, side by side.
 
-Reports RSS at 5 and 30 minutes of audio and the highest and lowest RSS in between, since
-a recycled recogniser's memory rises and falls. Target: RSS at 30 min within 60 MB of RSS
-at 5 min (without recycling it grows by hundreds of MB).
+Reports RSS at 5 and 30 minutes of audio and the lowest and highest RSS in between.
+Target: RSS at 30 min within 60 MB of RSS at 5 min.
     python bench/asr_memory.py [--minutes 30]
 """
 
@@ -27,7 +26,7 @@ from monitor.audio import AudioBlock
 from monitor.models import Endpointing, endpointing_overlay
 from monitor.pipeline import CallOptions, CallSpec, run_calls
 
-POLICIES = {"heatmon (recycle after 300 s)": 300.0, "no recycling": float("inf")}
+POLICIES = ("heatmon", "plain Vosk")
 
 
 @dataclass
@@ -61,14 +60,19 @@ class LoopedCall:
         pass
 
 
-def measure(minutes: float, recycle_after: float) -> dict[int, float]:
+def measure(minutes: float, policy: str) -> dict[int, float]:
     model = SpeechModel(endpointing_overlay(model_dir(), Endpointing()))
     source = LoopedCall(minutes)
     source.rss[0] = rss_mb()
-    options = CallOptions(recycle_after=recycle_after)
-    asyncio.run(
-        run_calls([CallSpec("long", source, CallAnalysis("long"))], model, lambda e: None, options=options)
-    )
+    if policy == "heatmon":
+        spec = CallSpec("long", source, CallAnalysis("long"))
+        asyncio.run(run_calls([spec], model, lambda e: None, options=CallOptions()))
+        return source.rss
+    recognizers = {party: model.recognizer(rate) for party, rate in source.rates.items()}
+    for block in source.blocks():
+        for party, pcm in block.pcm.items():
+            if recognizers[party].AcceptWaveform(pcm):
+                recognizers[party].Result()
     return source.rss
 
 
@@ -77,7 +81,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=POLICIES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.minutes < 6:
         parser.error("--minutes must be at least 6 (RSS is compared with the 5-minute mark)")
@@ -86,11 +90,11 @@ def main() -> None:
         return
     children = {
         name: subprocess.Popen(
-            [sys.executable, __file__, "--minutes", str(args.minutes), "--child", str(value)],
+            [sys.executable, __file__, "--minutes", str(args.minutes), "--child", name],
             stdout=subprocess.PIPE,
             text=True,
         )
-        for name, value in POLICIES.items()
+        for name in POLICIES
     }
     results = {
         name: {int(k): v for k, v in json.loads(p.communicate()[0]).items()} for name, p in children.items()
@@ -108,7 +112,7 @@ def main() -> None:
             f"  {name:30} {rss[0]:6.0f} {rss[5]:7.0f} {rss[last]:8.0f} {growth:+7.0f} "
             f"{min(after):8.0f}..{max(after):.0f}"
         )
-    ours = results[next(iter(POLICIES))]
+    ours = results["heatmon"]
     growth = ours[last] - ours[5]
     print(
         f"  target: growth from 5 to {last} min within 60 MB: {growth:+.0f} MB  {verdict(abs(growth) <= 60)}"

@@ -47,7 +47,7 @@ class CallOptions:
     partial_interval: float = 0.5  # at most one partial per party per this much call time
     tick_interval: float = 1.0  # heat decay and dead-air checks, in call time
     quiet_end: float | None = 0.4  # end a turn after this much quiet following speech (None: Kaldi only)
-    recycle_after: float = 300.0  # seconds of audio a recogniser decodes before it is replaced (see asr.py)
+    recycle_after: float = 1800.0  # seconds of audio a recogniser decodes before it is replaced (see asr.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,7 @@ class ScriptedRecognizer:
         return json.dumps({"partial": ""})
 
     def FinalResult(self) -> str:
-        return json.dumps({"text": ""})
+        return self.Result() if self._due() is not None else json.dumps({"text": ""})
 
 
 @dataclass
