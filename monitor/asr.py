@@ -90,13 +90,14 @@ class PartyRecognizer:
 
     Memory: used the usual way (`Result()` at each endpoint), a Kaldi recogniser grows by
     hundreds of MB over a long call. Two parts grow. The decoder and feature pipeline,
-    which Vosk only rewinds at an endpoint: we end every turn with `FinalResult()`, which
-    makes Vosk build them anew for the next turn, and hand the freed heap back to the OS
-    (`malloc_trim`). And the cache of the lookahead decoding graph, which only a new
-    recogniser frees; but a new recogniser rebuilds it at a cost of 2-3x the CPU for a
-    while (49.6 s instead of 24.5 s for the 4-minute eval caller channel when replaced at
-    every turn), so it is replaced only after `recycle_after` seconds of audio, at a turn
-    boundary, to bound calls of hours.
+    which Vosk only rewinds at its own endpoints but builds anew after `FinalResult()`:
+    most turns here end on the audio level (QuietEnd) with `FinalResult()`, and after every
+    turn the freed heap goes back to the OS (`malloc_trim`). (Ending Kaldi's own endpoints
+    with `FinalResult()` too was tried: Kaldi then cut the first word off some turns.) And
+    the cache of the lookahead decoding graph, which only a new recogniser frees; a new
+    recogniser rebuilds it at 2-3x the CPU for a while (49.6 s instead of 24.5 s for the
+    4-minute eval caller channel when replaced at every turn), so it is replaced only after
+    `recycle_after` seconds of audio, at a turn boundary, to bound calls of hours.
     """
 
     def __init__(
@@ -131,9 +132,11 @@ class PartyRecognizer:
         if self._rec.AcceptWaveform(pcm):
             if self._quiet is not None:
                 self._quiet.reset()
-            return self._end_turn()
+            return self._end_turn(self._rec.Result())
         if went_quiet and json.loads(self._rec.PartialResult()).get("partial"):
-            return self._end_turn()
+            # FinalResult ends the utterance now and makes Vosk build the decoder and feature
+            # pipeline anew; the recogniser keeps its warm decoding graph.
+            return self._end_turn(self._rec.FinalResult())
         if self._partials:
             text = json.loads(self._rec.PartialResult()).get("partial", "")
             if text != self._last_partial:
@@ -142,10 +145,8 @@ class PartyRecognizer:
                     return [PartialText(text, self.position)]
         return []
 
-    def _end_turn(self) -> list[Utterance | PartialText]:
-        """End the utterance now. FinalResult (not Result) makes Vosk free the decoder and
-        feature pipeline before the next turn, while the recogniser keeps its warm graph."""
-        utterance = self._utterance(self._rec.FinalResult())
+    def _end_turn(self, result_json: str) -> list[Utterance | PartialText]:
+        utterance = self._utterance(result_json)
         self._last_partial = ""
         if self.position - self._offset >= self._recycle_after:
             self._recycle()
