@@ -40,7 +40,7 @@ def null_sink() -> Iterator[str]:
         _pactl("unload-module", module)
 
 
-def test_devices_lists_the_pulse_device() -> None:
+def test_devices_lists_the_pulse_device(null_sink: str) -> None:
     """`heatmon devices` lists PortAudio's inputs, the PulseAudio bridge among them."""
     out = subprocess.run(
         [sys.executable, "-m", "monitor", "devices"], capture_output=True, text=True, timeout=30
