@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -196,8 +197,33 @@ def test_a_newer_or_foreign_database_is_refused_clearly(tmp_path: Path) -> None:
 def test_concurrent_writes_share_commits(db: Path) -> None:
     """Writes that arrive during a commit are merged into the next one (group commit), in order."""
     events = call_events("escalation", "2026-11-20T09:00:00Z")
-    commits = write_all(db, [[e] for e in events])
-    assert commits < len(events) / 4, commits
+
+    async def main() -> tuple[int, int]:
+        sink = StoreSink(db)
+        # Hold the first commit until every other write has queued behind it, so the test
+        # does not depend on how fast this machine runs the event loop against the thread.
+        gate, commit, held = threading.Event(), sink._commit, []
+
+        def gated(group: list[Any]) -> None:
+            held.append(len(group))
+            gate.wait(10)
+            commit(group)
+
+        sink._commit = gated  # type: ignore[method-assign]
+        writes = [asyncio.ensure_future(sink.write([e])) for e in events]
+        for _ in range(1000):
+            await asyncio.sleep(0.005)
+            with sink._wake:
+                if held and held[0] + len(sink._pending) == len(events):
+                    break
+        gate.set()
+        await asyncio.gather(*writes)
+        await sink.aclose()
+        return sink.commits, held[0]
+
+    commits, first = asyncio.run(main())
+    # what the writer took first, then everything that queued during that commit, together
+    assert commits == (1 if first == len(events) else 2), (commits, first)
     store = Store.open(db)
     detail = store.call_detail("escalation")
     assert [t["seq"] for t in detail["turns"]] == [e["seq"] for e in events if e["type"] == "turn"]
