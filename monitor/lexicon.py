@@ -15,7 +15,6 @@ matches them itself). Apostrophes are dropped on both sides, so "don't" matches 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from monitor.datafile import load_json
 from monitor.errors import InputError
 from monitor.paths import BUNDLED_MODELS
 
@@ -85,14 +85,7 @@ class Lexicon:
     @staticmethod
     def from_file(path: str | Path) -> Lexicon:
         """Read a lexicon JSON file; raise InputError naming the file and the problem."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise InputError(f"cannot read lexicon {path}: {err.strerror or err}") from err
-        except json.JSONDecodeError as err:
-            raise InputError(f"lexicon {path} is not valid JSON: {err}") from err
-        return Lexicon.from_dict(data, source=str(path))
+        return Lexicon.from_dict(load_json(path, "lexicon"), source=str(path))
 
     @staticmethod
     def from_dict(data: Any, *, source: str = "<dict>") -> Lexicon:

@@ -8,12 +8,12 @@ punctuation, case and apostrophes in the file do not matter.
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from monitor.datafile import load_json
 from monitor.errors import InputError
 from monitor.lexicon import tokens_of
 from monitor.paths import BUNDLED_MODELS
@@ -66,14 +66,7 @@ class Playbook:
     @staticmethod
     def from_file(path: str | Path) -> Playbook:
         """Read a playbook JSON file; raise InputError naming the file and the problem."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise InputError(f"cannot read playbook {path}: {err.strerror or err}") from err
-        except json.JSONDecodeError as err:
-            raise InputError(f"playbook {path} is not valid JSON: {err}") from err
-        return Playbook.from_dict(data, source=str(path))
+        return Playbook.from_dict(load_json(path, "playbook"), source=str(path))
 
     @staticmethod
     def from_dict(data: Any, *, source: str = "<dict>") -> Playbook:
