@@ -12,6 +12,16 @@ def _clock(t: float) -> str:
     return f"{int(minutes):02d}:{seconds:04.1f}"
 
 
+def _coach_line(event: Coach) -> str:
+    if not event.prompt:
+        # Progress only: the agent took a step and there is nothing to tell them, so no COACH line.
+        done = [step for step, is_done in (event.done or {}).items() if is_done]
+        todo = "" if (event.done or {}).get(event.step) else f"; next {event.step}"
+        return f"STEPS done: {', '.join(done) or 'none'}{todo}"
+    phrases = " | ".join(event.phrases)
+    return f"COACH {event.step}: {event.prompt}" + (f"  say: {phrases}" if phrases else "")
+
+
 class ConsoleView:
     """Formats each event as one line; partial text is shown in place on a terminal."""
 
@@ -57,8 +67,7 @@ class ConsoleView:
             evidence = f'  "{" / ".join(event.evidence)}"' if event.evidence else ""
             return f"{head} ALERT [{event.level}] {event.message}{evidence}"
         if isinstance(event, Coach):
-            phrases = " | ".join(event.phrases)
-            return f"{head} COACH {event.step}: {event.prompt}" + (f"  say: {phrases}" if phrases else "")
+            return f"{head} {_coach_line(event)}"
         if isinstance(event, CallEnded):
             peak = (event.summary or {}).get("peak_heat")
             return f"{head} call ended after {_clock(event.duration)}" + (

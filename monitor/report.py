@@ -203,6 +203,8 @@ def _timeline(detail: Mapping[str, Any]) -> str:
             )
         )
     for coach in detail.get("coach", ()):
+        if not coach.get("prompt"):
+            continue  # progress only (a step ticked, nothing said to the agent): the steps list has it
         rows.append(
             (
                 float(coach["t"]),

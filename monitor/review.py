@@ -74,8 +74,9 @@ def steps_taken(
     """Each step the agent completed, in the order done, with the call time it was done.
 
     The call's summary knows when a step was taken (the analysis saw the agent's words);
-    coach events only show it from the next prompt on, and not at all after the last one,
-    so the summary's times win and coach events fill in where there is no summary.
+    coach events show it from the next coach event on (a prompt, or a prompt-less one sent
+    when the step was taken; calls stored before those existed show it only from the next
+    prompt), so the summary's times win and coach events fill in where there is no summary.
     """
     done_at: dict[str, float] = {}
     order: list[str] = []

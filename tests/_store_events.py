@@ -2,7 +2,8 @@
 
 Deliberately simple and independent of the real scorer and heat model (their tuning
 changes; the store must not care): a word list gives caller sentiment, heat follows it,
-alerts fire when heat turns hot, and agent phrases mark H.E.A.T. steps done.
+alerts fire when heat turns hot, and agent phrases mark H.E.A.T. steps done (a coach
+prompt once the call is warm, a prompt-less coach event while it is calm).
 """
 
 from __future__ import annotations
@@ -148,14 +149,16 @@ def call_events(
                 done[step] = True
             if newly:
                 upcoming = next((s for s in STEP_PHRASES if not done[s]), "T")
+                # Like the real coach: no prompt on a calm call, only the steps ticked.
+                calm = level == "calm"
                 events.append(
                     {
                         "type": "coach",
                         "call": call,
                         "t": t,
                         "step": upcoming,
-                        "prompt": f"next: {upcoming}",
-                        "phrases": ["i understand"],
+                        "prompt": "" if calm else f"next: {upcoming}",
+                        "phrases": [] if calm else ["i understand"],
                         "done": dict(done),
                     }
                 )

@@ -395,6 +395,39 @@ def test_agent_view_shows_only_their_call_with_step_card_and_sentiment(
     expect(page.locator("#step .step-name")).to_have_text("Empathize")
 
 
+def test_ticked_steps_keep_the_last_prompt_until_its_step_is_taken(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """A prompt-less coach event ticks the checklist under the last prompt (kept on reload, from the
+    hub's snapshot); once the prompted step is taken the card goes quiet, and all steps read as done."""
+    publisher.publish(*angry_call("c1", "alice"))
+    page = open_page(f"/agent#token={ALICE}", width=1280, height=800)
+    prompt = page.locator("#step .step-prompt")
+    expect(prompt).to_have_text("Show you understand why they are upset.")
+
+    def ticked(t: float, step: str, done: str) -> Coach:
+        return Coach(call="c1", t=t, step=step, prompt="", done={s: s in done for s in "HEAT"})
+
+    publisher.publish(ticked(18.0, "E", "HA"))  # the agent asked a question, not yet empathised
+    expect(page.locator('#checklist .check-done[data-step="A"]')).to_have_count(1)
+    expect(prompt).to_have_text("Show you understand why they are upset.")
+    expect(page.locator("#step .step-phrases")).to_contain_text("three weeks is far too long")
+    page.reload()
+    expect(page.locator('#checklist .check-done[data-step="A"]')).to_have_count(1)
+    expect(prompt).to_have_text("Show you understand why they are upset.")
+    shot(page, "agent_prompt_kept_under_ticked_steps")
+
+    publisher.publish(ticked(21.0, "T", "HEA"))
+    quiet = page.locator("#step .step-card-quiet")
+    expect(quiet).to_contain_text("Next step when you need it: Take responsibility")
+    expect(prompt).to_have_count(0)
+    publisher.publish(ticked(30.0, "T", "HEAT"))
+    expect(quiet).to_contain_text("Every step taken.")
+    expect(page.locator("#checklist .check-done")).to_have_count(4)
+    floor = open_page(f"/floor#token={SAM}")
+    expect(floor.locator('.tile[data-call="c1"] .tile-step')).to_contain_text("All steps taken")
+
+
 def test_supervisor_message_reaches_the_agent_view(open_page: Any, publisher: Publisher) -> None:
     """A message sent from the call view shows on the agent's screen, from its sender; Got it hides it."""
     publisher.publish(*angry_call("c1", "alice"))

@@ -134,6 +134,20 @@ def test_report_escapes_what_was_said() -> None:
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in html
 
 
+def test_report_lists_coach_prompts_not_the_prompt_less_coach_events() -> None:
+    """A coach event that only ticked steps is no prompt row in the report; the step it ticked is done."""
+    store = Store.open(Path(":memory:"))
+    store.write_events(call_events("abusive-caller", "2026-11-20T09:00:00Z"))
+    detail = store.call_detail("abusive-caller")
+    html = render_report(detail)
+    store.close()
+    prompts = [c for c in detail["coach"] if c["prompt"]]
+    assert 0 < len(prompts) < len(detail["coach"])
+    assert html.count('class="coach-row"') == len(prompts)
+    assert "<td></td></tr>" not in html
+    assert re.search(r"<li><b>H</b> done at \d+:\d\d</li>", html)  # ticked by a prompt-less event
+
+
 def test_report_renders_in_chromium(data: Path, tmp_path: Path) -> None:
     """In real Chromium the report shows the chart with markers, the summary and a coloured transcript."""
     out = tmp_path / "report.html"

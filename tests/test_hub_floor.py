@@ -43,6 +43,34 @@ def test_partial_clears_on_turn_and_call_end():
     assert floor.calls["c1"].ended is True
 
 
+def coach(call: str, t: float, step: str, prompt: str, done: str) -> dict[str, object]:
+    """A coach event whose `done` ticks the letters in `done`."""
+    return {
+        "type": "coach",
+        "call": call,
+        "t": t,
+        "step": step,
+        "prompt": prompt,
+        "phrases": ["i see"] if prompt else [],
+        "done": {letter: letter in done for letter in "HEAT"},
+    }
+
+
+def test_snapshot_keeps_the_last_prompt_beside_a_newer_prompt_less_coach_event():
+    """A coach event with an empty prompt (steps ticked) is the call's `coach`; `coach_prompt` keeps the
+    last one that said something, so a page opened later still shows it."""
+    floor = Floor()
+    floor.publish(started("c1", "alice"), now=0)
+    floor.publish(coach("c1", 5.0, "E", "", done=""), now=0)
+    assert floor.snapshot("alice")["calls"][0]["coach_prompt"] is None
+    floor.publish(coach("c1", 10.0, "E", "Show you understand.", done="H"), now=0)
+    floor.publish(coach("c1", 14.0, "A", "", done="HE"), now=0)
+    (state,) = floor.snapshot("alice")["calls"]
+    assert state["coach"]["t"] == 14.0 and state["coach"]["done"]["E"] is True
+    assert state["coach_prompt"]["prompt"] == "Show you understand." and state["coach_prompt"]["seq"] == 3
+    assert check_event(state["coach"]) is None  # an empty prompt fits the wire contract
+
+
 def test_ended_calls_expire_after_retention():
     """An ended call stays on the board for the retention time, then is forgotten; live ones stay
     until they have been silent for the silent retention (their end never came)."""

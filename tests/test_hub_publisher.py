@@ -76,6 +76,31 @@ def test_publisher_buffers_while_hub_down_and_resends_after_restart():
     run(main())
 
 
+def test_restarted_hub_gets_the_last_prompt_and_the_newer_ticked_steps():
+    """After a hub restart the publisher re-announces a call's last coach prompt and the newer
+    prompt-less coach event, so the agent's page gets both the prompt and the ticked steps back."""
+
+    def coach(t: float, prompt: str, done: dict[str, bool]) -> dict[str, object]:
+        return {"type": "coach", "call": "c1", "t": t, "step": "E", "prompt": prompt, "done": done}
+
+    async def main() -> None:
+        port = free_port()
+        async with Publisher(f"ws://127.0.0.1:{port}", PUB_TOKEN, backoff=(0.05, 0.2)) as pub:
+            pub.publish(started("c1", "alice"))
+            pub.publish(coach(4.0, "Show you understand.", {"H": False, "E": False}))
+            pub.publish(coach(6.0, "", {"H": True, "E": False}))
+            async with serve_hub(TOKENS, port=port):
+                assert await pub.flush(timeout=5)
+            async with serve_hub(TOKENS, port=port) as hub:
+                pub.publish(turn("c1", "still there", t=7.0))
+                assert await pub.flush(timeout=5)
+                call = hub.floor.calls["c1"]
+                assert call.coach is not None and call.coach["t"] == 6.0 and call.coach["done"]["H"]
+                assert call.coach_prompt is not None and call.coach_prompt["prompt"] == "Show you understand."
+
+    run(main())
+
+
 def test_publisher_with_a_bad_token_stops_and_says_why():
     """A token the hub refuses ends the publisher's retries with the hub's reason."""
 

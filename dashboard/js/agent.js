@@ -8,7 +8,7 @@ import { createGauge } from "./gauge.js";
 import { HubConnection, hubUrl, tokenFromHash } from "./hub.js";
 import { alertLabel, alertLook, alertShape, levelKey } from "./levels.js";
 import { statusView } from "./status.js";
-import { checklist, stepCard } from "./steps.js";
+import { checklist, shownCoach, stepCard } from "./steps.js";
 import { renderTranscript } from "./transcript.js";
 
 const RENDER_EVERY_MS = 100;
@@ -159,19 +159,23 @@ function renderSnoozeButton() {
   setText(button, snoozed ? `Prompts snoozed · ${formatDuration((snoozedUntil - Date.now()) / 1000)} · Resume` : "Snooze prompts 2 min");
 }
 
+const coachKey = (coach) => (coach ? coach.seq ?? JSON.stringify(coach) : "none");
+
 function renderStep(call) {
   const snoozed = Date.now() < snoozedUntil;
-  const coachKey = call.coach ? call.coach.seq ?? JSON.stringify(call.coach) : "none";
-  redraw("step", [call.call, call.ended, snoozed, coachKey].join("|"), () => {
+  // Keyed on the event the card shows, not the newest one: a step ticked under the same prompt
+  // redraws the checklist only, so the live region does not read the prompt out again.
+  const shown = shownCoach(call);
+  redraw("step", [call.call, call.ended, snoozed, coachKey(shown)].join("|"), () => {
     if (call.ended) {
       $("step").replaceChildren(endedCard(call));
     } else if (snoozed) {
       $("step").replaceChildren(h("div", { class: "step-card step-card-empty" }, h("p", {}, "Prompts are snoozed. Heat and alerts still update.")));
     } else {
-      $("step").replaceChildren(stepCard(call.coach));
+      $("step").replaceChildren(stepCard(shown));
     }
   });
-  redraw("checklist", [call.call, coachKey].join("|"), () => $("checklist").replaceChildren(checklist(call.coach)));
+  redraw("checklist", [call.call, coachKey(call.coach)].join("|"), () => $("checklist").replaceChildren(checklist(call.coach)));
 }
 
 /** After the call: how long, how hot it got, which steps were taken. */

@@ -156,7 +156,7 @@ function transcript(detail) {
       ),
     });
   }
-  for (const coach of detail.coach) {
+  for (const coach of prompts(detail)) {
     items.push({
       t: coach.t,
       order: 2,
@@ -192,8 +192,13 @@ function alertList(detail) {
   markRedactions($("alerts"));
 }
 
+/** The coach events that said something to the agent; prompt-less ones only ticked steps (the summary has those). */
+function prompts(detail) {
+  return detail.coach.filter((coach) => coach.prompt);
+}
+
 function coachList(detail) {
-  const items = detail.coach.map((coach) =>
+  const items = prompts(detail).map((coach) =>
     h(
       "li",
       { class: "coach-item", dataset: { step: coach.step } },

@@ -43,7 +43,8 @@ function emptyCall(id) {
     sentiments: [],
     turns: [],
     partials: { caller: "", agent: "" },
-    coach: null,
+    coach: null, // the newest coach event (its `done` is the checklist)
+    coach_prompt: null, // the newest coach event with a prompt (prompt-less ones only tick steps)
     alerts: [],
     messages: [],
     seenAt: 0,
@@ -141,6 +142,7 @@ export class CallBook {
   coach(event, now) {
     const call = this.touch(event, now);
     call.coach = event;
+    if (event.prompt) call.coach_prompt = event;
     if (event.caller_name) call.caller_name = event.caller_name;
     return call;
   }

@@ -5,7 +5,7 @@ import { alertItem, replaceKeepingFocus } from "./alertfeed.js";
 import { formatClock, formatDuration, h, setText } from "./dom.js";
 import { createGauge } from "./gauge.js";
 import { levelKey } from "./levels.js";
-import { checklist, stepCard } from "./steps.js";
+import { checklist, shownCoach, stepCard } from "./steps.js";
 import { renderTranscript } from "./transcript.js";
 
 const MAX_MESSAGE = 500;
@@ -63,7 +63,7 @@ export class CallView {
       .reverse()
       .map((alert) => alertItem({ ...alert, agent: call.agent }, { ...this.ackOptions(alert), onOpen: null }));
     replaceKeepingFocus($("detail-alerts"), alerts.length ? alerts : [h("li", { class: "empty" }, "No alerts on this call.")]);
-    $("detail-step").replaceChildren(stepCard(call.coach, { phrases: false }), checklist(call.coach));
+    $("detail-step").replaceChildren(stepCard(shownCoach(call), { phrases: false }), checklist(call.coach));
     setText($("message-label"), `Message to ${call.agent || "the agent"}`);
     $("message-sent").replaceChildren(
       ...[...call.messages]

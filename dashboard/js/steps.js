@@ -37,9 +37,29 @@ export function checklist(coach) {
   );
 }
 
+/** Has the agent taken every step the coach lists? */
+export function allStepsDone(coach) {
+  const done = Object.values((coach && coach.done) || {});
+  return done.length > 0 && done.every(Boolean);
+}
+
+/**
+ * The coach event the step card shows. Coach events with an empty prompt only tick steps (the
+ * coach sends them when the agent takes a step and there is nothing to say), so they must not
+ * blank out the last real prompt: that stays until the agent takes the step it asked for.
+ */
+export function shownCoach(call) {
+  const latest = call.coach;
+  const prompt = call.coach_prompt;
+  if (!latest || !prompt) return latest;
+  const takenSince = !(prompt.done || {})[prompt.step] && Boolean((latest.done || {})[prompt.step]);
+  return takenSince ? latest : prompt;
+}
+
 /** The current step as a card: big letter, its name, the coach's prompt and phrases to try. */
 export function stepCard(coach, { phrases = true } = {}) {
   if (!coach) return h("div", { class: "step-card step-card-empty" }, h("p", {}, "No coaching yet. Listen to the caller."));
+  if (!coach.prompt) return quietCard(coach);
   return h(
     "div",
     { class: "step-card", dataset: { step: coach.step } },
@@ -58,5 +78,16 @@ export function stepCard(coach, { phrases = true } = {}) {
           h("ul", {}, coach.phrases.map((phrase) => h("li", {}, `“${phrase}”`))),
         )
       : null,
+  );
+}
+
+/** No prompt to show (the coach only ticked steps): a calm card that names what comes next. */
+function quietCard(coach) {
+  const next = allStepsDone(coach) ? "Every step taken." : `Next step when you need it: ${stepName(coach.step)}.`;
+  return h(
+    "div",
+    { class: "step-card step-card-empty step-card-quiet", dataset: { step: coach.step } },
+    h("p", {}, "No prompt right now. Keep listening."),
+    h("p", { class: "hint" }, next),
   );
 }

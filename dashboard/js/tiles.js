@@ -5,7 +5,7 @@ import { formatDuration, h, setText } from "./dom.js";
 import { createGauge } from "./gauge.js";
 import { alertLook, alertShape, levelKey, levelLabel } from "./levels.js";
 import { sparkline } from "./sparkline.js";
-import { stepName } from "./steps.js";
+import { allStepsDone, stepName } from "./steps.js";
 
 // Tiles glide to their new place only while the board is small enough to follow with the eye.
 const ANIMATE_UP_TO = 40;
@@ -14,6 +14,16 @@ const ANIMATE_UP_TO = 40;
 export function latestAlert(call) {
   const open = call.alerts.filter((alert) => !alert.acked_by);
   return open[open.length - 1] || call.alerts[call.alerts.length - 1] || null;
+}
+
+/** A tile's step line: how the call ended, the step to take now, or that every step is taken. */
+function stepLine(call) {
+  const coach = call.coach;
+  if (call.ended) return h("span", { class: "tile-ended-label" }, `Ended after ${formatDuration(call.duration ?? call.t)}`);
+  if (!coach) return h("span", { class: "muted" }, "No coaching step yet");
+  // A coach event names a step even when all are done (the last one): do not show that as to do.
+  if (allStepsDone(coach)) return h("span", { class: "tile-step-text" }, h("span", { class: "step-chip" }, "✓"), "All steps taken");
+  return h("span", { class: "tile-step-text" }, h("span", { class: "step-chip" }, coach.step), stepName(coach.step));
 }
 
 export class TileBoard {
@@ -106,14 +116,7 @@ export class TileBoard {
       parts.spark.replaceChildren(sparkline(call.sentiments));
       entry.sparkKey = sparkKey;
     }
-    const coach = call.coach;
-    parts.step.replaceChildren(
-      call.ended
-        ? h("span", { class: "tile-ended-label" }, `Ended after ${formatDuration(call.duration ?? call.t)}`)
-        : coach
-          ? h("span", { class: "tile-step-text" }, h("span", { class: "step-chip" }, coach.step), stepName(coach.step))
-          : h("span", { class: "muted" }, "No coaching step yet"),
-    );
+    parts.step.replaceChildren(stepLine(call));
     const alert = latestAlert(call);
     parts.alert.hidden = !alert;
     if (alert) {

@@ -62,6 +62,9 @@ class CallState:
     turns: deque[str] = field(default_factory=lambda: deque(maxlen=TURNS_KEPT))
     partials: dict[str, str] = field(default_factory=lambda: {"caller": "", "agent": ""})
     coach: dict[str, Any] | None = None
+    # Coach events with an empty prompt only tick steps; a page opened after one still needs the
+    # last prompt that said something, so it is kept beside the newest coach event.
+    coach_prompt: dict[str, Any] | None = None
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MESSAGES_PER_CALL))
 
@@ -95,6 +98,8 @@ class CallState:
                 del self.alerts[next(iter(self.alerts))]
         elif kind == "coach":
             self.coach = event
+            if event.get("prompt"):
+                self.coach_prompt = event
         elif kind == "call_ended":
             self.ended, self.ended_at = True, now
             self.partials = {"caller": "", "agent": ""}
@@ -124,6 +129,7 @@ class CallState:
             "sentiments": list(self.sentiments),
             "partials": dict(self.partials),
             "coach": self.coach,
+            "coach_prompt": self.coach_prompt,
             "alerts": list(self.alerts.values()),
             "messages": list(self.messages),
             "turns": [],  # last, so that to_json can splice the stored turns in

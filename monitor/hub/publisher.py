@@ -7,7 +7,8 @@
 Each event gets an increasing `pseq`. Unacknowledged events stay in a bounded buffer and are
 resent after a reconnect, from the hub's `last_pseq`. If the hub lost its state (a restart
 without a store), the publisher also re-announces each live call's `call_started`, latest
-`heat` and `coach`, so the board and the agents' views fill in again.
+`heat` and `coach` (the latest prompt and the latest prompt-less one, in the order they came),
+so the board and the agents' views fill in again.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ class _Item:
         if self.body == b"{}":
             return b'{"pseq":%d}' % self.pseq
         return self.body[:-1] + b',"pseq":%d}' % self.pseq
+
+
+def _state_slot(kind: str, data: Mapping[str, Any]) -> str:
+    """Where a call's state event is kept for re-announcing. A coach event with an empty prompt
+    only ticks steps, so it gets a slot of its own: re-announcing it must not lose the last prompt."""
+    return "coach_progress" if kind == "coach" and not data.get("prompt") else kind
 
 
 def hub_ws_url(url: str) -> str:
@@ -153,7 +160,7 @@ class Publisher:
             if kind == "call_ended":
                 self._state.pop(call, None)
             elif kind in STATE_TYPES:
-                self._state.setdefault(call, {})[kind] = item
+                self._state.setdefault(call, {})[_state_slot(kind, data)] = item
         if len(self._buffer) > self.bound:
             self._drop_one()
         self._wake.set()
