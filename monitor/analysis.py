@@ -55,6 +55,7 @@ class CallAnalysis:
         self.coach = Coach(self.playbook)
         self.t = 0.0
         self._sent: tuple[float, str] = (0.0, "calm")
+        self._sent_done = self.coach.done()  # the checklist as the last coach event showed it
         self._last_turn: Turn | None = None
         self._evidence: list[str] = []
         self._caller_text = ""
@@ -91,6 +92,7 @@ class CallAnalysis:
             )
         else:
             advice += self._agent_turn(turn, timing)
+            advice += self._progress(advice)
         self._last_turn = turn
         return [
             enriched,
@@ -186,6 +188,16 @@ class CallAnalysis:
             advice += self.coach.suggest(now, self.heat.level, "talk_over")
         return advice
 
+    def _progress(self, advice: list[Advice]) -> list[Advice]:
+        """A prompt-less coach event when the agent took a step and no advice carries the news.
+
+        The agent's checklist ticks only from coach events, and prompts come only once a call is
+        warm, so without this a calm call's checklist would never show the steps the agent took.
+        """
+        if advice or self.coach.done() == self._sent_done:
+            return []
+        return [self.coach.progress()]
+
     def _timing(self, cues: list[TimingCue], t: float) -> list[AlertNote]:
         notes: list[AlertNote] = []
         words = tuple(self._evidence[-1:])
@@ -244,6 +256,8 @@ class CallAnalysis:
         )
 
     def _coach_events(self, t: float, advice: list[Advice]) -> list[Event]:
+        if advice:
+            self._sent_done = dict(advice[-1].done)
         return [
             CoachEvent(call=self.call, t=t, step=a.step, prompt=a.prompt, phrases=a.phrases, done=a.done)
             for a in advice

@@ -111,6 +111,14 @@ class Coach:
             return []
         return [self._advice(t, "!" + letter, step.warn_message, self._fill(step.suggestions("default")))]
 
+    def progress(self) -> Advice:
+        """The steps done so far and the step to take now, with no prompt: ticks the agent's checklist.
+
+        Not a prompt, so no cooldown and no count: the analysis sends it only when the done map
+        changed and nothing else carries it.
+        """
+        return Advice(self._current_letter(), "", (), self.done())
+
     def suggest(self, t: float, level: str, situation: str = "default") -> list[Advice]:
         """The next step's prompt and phrases, if the call is warm enough and no cooldown holds."""
         step = self.next_step()
@@ -156,9 +164,13 @@ class Coach:
         self.prompts += 1
         step = key.lstrip("!")
         if step == "abuse":
-            nxt = self.next_step()
-            step = nxt.letter if nxt else self.playbook.steps[-1].letter
+            step = self._current_letter()
         return Advice(step, prompt, phrases, self.done())
+
+    def _current_letter(self) -> str:
+        """The next step not yet done; the last step once all are (a coach event always names one)."""
+        nxt = self.next_step()
+        return nxt.letter if nxt else self.playbook.steps[-1].letter
 
     def _fill(self, phrases: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(p.replace("{name}", self._name_part()) for p in phrases)

@@ -205,3 +205,39 @@ def test_any_call_keeps_heat_in_bounds_and_agents_unscored(plan: list[tuple[obje
             event.to_json()
     summary = analysis.summary()
     assert 0.0 <= summary["peak_heat"] <= 100.0
+
+
+def coach_events(events: list[object]) -> list[Coach]:
+    return [e for e in events if isinstance(e, Coach)]
+
+
+def test_calm_call_ticks_the_step_taken_with_a_prompt_less_coach_event() -> None:
+    """On a calm call, empathy ticks E in a coach event with no prompt; the same checklist is not re-sent."""
+    analysis = CallAnalysis("live")
+    analysis.on_turn(turn("caller", "hi my internet keeps dropping in the evenings", 0.0, 4.0))
+    events = analysis.on_turn(turn("agent", "that must be annoying", 4.5, 6.0))
+    assert analysis.heat.level == "calm"
+    (progress,) = coach_events(events)
+    assert progress.prompt == "" and tuple(progress.phrases) == ()
+    assert progress.done == {"H": False, "E": True, "A": False, "T": False}
+    assert progress.step == "H"  # the first step not done yet
+    assert analysis.summary()["coach_prompts"] == 0  # ticking a step is not a prompt
+
+    again = analysis.on_turn(turn("agent", "that must be annoying", 6.5, 8.0))
+    again += analysis.on_turn(turn("caller", "yes it is", 8.5, 9.5))
+    again += analysis.on_turn(turn("agent", "okay", 10.0, 10.5))
+    assert coach_events(again) == []
+
+
+def test_prompt_less_coach_event_names_the_last_step_once_all_are_done() -> None:
+    """When the agent has taken every step, the progress event still names a step: the last one."""
+    analysis = CallAnalysis("live")
+    analysis.on_turn(turn("caller", "my internet keeps dropping in the evenings", 0.0, 4.0))
+    analysis.on_turn(turn("agent", "i see that must be annoying", 4.5, 6.0))
+    analysis.on_turn(turn("agent", "when did it start dropping", 6.5, 8.0))
+    events = analysis.on_turn(
+        turn("agent", "you are absolutely right i will send an engineer tomorrow morning", 8.5, 12.0)
+    )
+    (progress,) = coach_events(events)
+    assert progress.prompt == "" and progress.step == "T"
+    assert all(progress.done.values())

@@ -21,6 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 from monitor.events import Alert, CallEnded, CallStarted, Coach, Event, Heat, Partial, Turn
 from monitor.hub.auth import Tokens
 from monitor.hub.server import serve_hub
+from monitor.replay import replay_events
 
 PUBLISHER, SAM, KIM, ALICE, BOB = (
     "pub-token-1",
@@ -393,6 +394,48 @@ def test_agent_view_shows_only_their_call_with_step_card_and_sentiment(
     expect(page.locator("#step .step-phrases")).to_have_count(0)
     page.keyboard.press("Enter")
     expect(page.locator("#step .step-name")).to_have_text("Empathize")
+
+
+def calm_call_played(call: str = "c1", agent: str = "alice") -> list[Event]:
+    """A calm call through the real analysis chain, still live: the agent hears the caller out and
+    empathises, and no prompt is ever due."""
+    turns = [
+        agent_says(call, 3.5, "good morning northline this is alice how can i help"),
+        Turn(
+            call=call,
+            t=8.5,
+            speaker="caller",
+            text="hi my internet keeps dropping in the evenings since i moved house",
+            start=4.2,
+            end=8.5,
+        ),
+        agent_says(call, 12.5, "i see that must be really annoying when you are working from home"),
+    ]
+    events = list(replay_events(turns, call=call, agent=agent, started_at=STARTED_AT, source="test"))
+    assert isinstance(events[-1], CallEnded)
+    return events[:-1]
+
+
+def test_agent_checklist_ticks_the_steps_taken_on_a_calm_call(open_page: Any, publisher: Publisher) -> None:
+    """On a calm call (no prompts) the agent's checklist ticks H and E as they are taken, the step card
+    says there is no prompt right now instead of showing an empty one, and the floor tile moves on to A."""
+    events = calm_call_played()
+    assert [e.prompt for e in events if isinstance(e, Coach)] == [""]
+    publisher.publish(*events)
+    page = open_page(f"/agent#token={ALICE}", width=1280, height=800)
+    expect(page.locator("#conn")).to_have_text("Live · alice")
+    expect(page.locator("#gauge .level-word")).to_have_text("Calm")
+    expect(page.locator('#checklist .check-done[data-step="E"]')).to_have_count(1)
+    expect(page.locator('#checklist .check-done[data-step="H"]')).to_have_count(1)
+    expect(page.locator('#checklist .check-current[data-step="A"]')).to_have_count(1)
+    expect(page.locator('#checklist .check-done[data-step="T"]')).to_have_count(0)
+    quiet = page.locator("#step .step-card-quiet")
+    expect(quiet).to_contain_text("No prompt right now")
+    expect(quiet).to_contain_text("Next step when you need it: Ask questions")
+    expect(page.locator("#step .step-prompt, #step .step-phrases")).to_have_count(0)
+    shot(page, "agent_calm_steps_ticked")
+    floor = open_page(f"/floor#token={SAM}")
+    expect(floor.locator('.tile[data-call="c1"] .tile-step')).to_contain_text("Ask questions")
 
 
 def test_ticked_steps_keep_the_last_prompt_until_its_step_is_taken(

@@ -247,7 +247,8 @@ def test_history_page_lists_calls_and_filters_by_agent_heat_and_text(hub: StoreH
 
 
 def test_call_page_draws_the_chart_transcript_alerts_and_summary(hub: StoreHub, page: Page) -> None:
-    """A call's page shows its heat chart, coloured transcript, alerts with evidence and the summary."""
+    """A call's page shows its heat chart, coloured transcript, alerts with evidence, coach prompts
+    (not the prompt-less coach events) and the summary."""
     _, detail = hub.get("calls/escalation", SAM)
     page.goto(f"{hub.http}/history#token={SAM}")
     page.click("#calls-body tr[data-call='escalation'] a")
@@ -265,7 +266,11 @@ def test_call_page_draws_the_chart_transcript_alerts_and_summary(hub: StoreHub, 
     )
     assert negative.count() > 0
     expect(page.locator("#transcript .mark-alert")).to_have_count(len(detail["alerts"]))
-    expect(page.locator("#transcript .mark-coach")).to_have_count(len(detail["coach"]))
+    # Coach events with an empty prompt only ticked steps (the summary shows those), never a prompt.
+    prompts = [c for c in detail["coach"] if c["prompt"]]
+    assert 0 < len(prompts) < len(detail["coach"])
+    expect(page.locator("#transcript .mark-coach")).to_have_count(len(prompts))
+    expect(page.locator("#coach .coach-item")).to_have_count(len(prompts))
     review = detail["review"]
     expect(page.locator("#stat-peak dd")).to_contain_text(str(round(review["peak_heat"])))
     expect(page.locator("#stat-alerts dd")).to_have_text(str(len(review["alerts"])))

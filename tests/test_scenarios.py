@@ -23,8 +23,13 @@ def kinds(events: list[Event]) -> list[str]:
     return [e.kind for e in events if isinstance(e, Alert)]
 
 
+def prompts(events: list[Event]) -> list[Coach]:
+    """The coach events that prompt the agent (progress-only ones, with an empty prompt, just tick steps)."""
+    return [e for e in events if isinstance(e, Coach) and e.prompt]
+
+
 def steps(events: list[Event]) -> list[str]:
-    return [e.step for e in events if isinstance(e, Coach)]
+    return [e.step for e in prompts(events)]
 
 
 def summary(events: list[Event]) -> dict[str, Any]:
@@ -109,8 +114,8 @@ def test_abusive_caller_raises_abuse_alert_and_limit_setting_prompt() -> None:
     assert alerts[0].kind == "abuse" and "stupid idiot" in alerts[0].evidence[0]
     assert "boiling" in kinds(events)
     assert kinds(events).count("abuse") <= 2  # cooldown: no flood
-    prompts = [e.prompt for e in events if isinstance(e, Coach)]
-    assert prompts and "abuse" in prompts[0].lower()
+    said = [e.prompt for e in prompts(events)]
+    assert said and "abuse" in said[0].lower()
 
 
 SUPERVISOR = call(
@@ -145,3 +150,16 @@ def test_agent_turns_never_carry_sentiment() -> None:
     for event in run(ESCALATES_THEN_CALMED):
         if isinstance(event, Turn):
             assert (event.sentiment is None) == (event.speaker == "agent")
+
+
+def test_every_step_taken_reaches_the_checklist_once() -> None:
+    """Prompt-less coach events only carry news: each changes the checklist the last coach event showed,
+    and together the coach events end with the summary's steps done."""
+    for scenario in (ESCALATES_THEN_CALMED, CALM, ABUSIVE, SUPERVISOR):
+        events = run(scenario)
+        shown: dict[str, bool] = {letter: False for letter in "HEAT"}
+        for event in events:
+            if isinstance(event, Coach):
+                assert event.prompt or dict(event.done or {}) != shown, event
+                shown = dict(event.done or {})
+        assert shown == summary(events)["steps_done"]
