@@ -49,14 +49,36 @@ def block_db(pcm: bytes) -> float:
     return 10 * math.log10(power) if power > 0 else SILENCE_DB
 
 
+class NoiseFloor:
+    """A party's line noise level: it follows the quietest recent audio.
+
+    It falls quickly and rises slowly (0.5 dB a second), so speech never lifts it much.
+    """
+
+    LOWEST = -80.0  # dBFS: a digitally silent line still has a usable floor
+
+    def __init__(self) -> None:
+        self.db: float | None = None
+
+    def update(self, level_db: float, seconds: float) -> float:
+        """Feed a block's level; the floor after it."""
+        if self.db is None:
+            self.db = level_db
+        elif level_db < self.db:
+            self.db += (level_db - self.db) * 0.3
+        else:
+            self.db += min(level_db - self.db, 0.5 * seconds)
+        self.db = max(self.db, self.LOWEST)
+        return self.db
+
+
 class QuietEnd:
     """Tells when a party has gone quiet after speaking, from audio levels alone.
 
     Kaldi ends a turn only once its decoder has settled on silence, which on a real line
     can take a second or more (it may hear the hiss after the last word as more words).
     The audio level knows sooner: speech well above the party's own noise floor, then
-    `quiet_for` seconds back near it. The noise floor follows the quietest recent audio:
-    it falls quickly and rises slowly (0.5 dB a second), so speech never lifts it much.
+    `quiet_for` seconds back near it.
     """
 
     SPEECH_ABOVE_FLOOR = 12.0  # dB: clearly someone talking
@@ -65,22 +87,16 @@ class QuietEnd:
 
     def __init__(self, quiet_for: float) -> None:
         self.quiet_for = quiet_for
-        self._floor: float | None = None
+        self._floor = NoiseFloor()
         self._spoke = False
         self._quiet = 0.0
 
     def update(self, level_db: float, seconds: float) -> bool:
         """Feed a block's level; True once when the speech before it has been followed by quiet."""
-        if self._floor is None:
-            self._floor = level_db
-        elif level_db < self._floor:
-            self._floor += (level_db - self._floor) * 0.3
-        else:
-            self._floor += min(level_db - self._floor, 0.5 * seconds)
-        self._floor = max(self._floor, -80.0)
-        if level_db > max(self._floor + self.SPEECH_ABOVE_FLOOR, self.SPEECH_AT_LEAST):
+        floor = self._floor.update(level_db, seconds)
+        if level_db > max(floor + self.SPEECH_ABOVE_FLOOR, self.SPEECH_AT_LEAST):
             self._spoke, self._quiet = True, 0.0
-        elif level_db < self._floor + self.QUIET_ABOVE_FLOOR:
+        elif level_db < floor + self.QUIET_ABOVE_FLOOR:
             self._quiet += seconds
             if self._spoke and self._quiet >= self.quiet_for - 1e-9:
                 self._spoke = False
@@ -90,3 +106,58 @@ class QuietEnd:
     def reset(self) -> None:
         """The turn ended another way (Kaldi's own endpointing): wait for new speech."""
         self._spoke, self._quiet = False, 0.0
+
+
+class SilenceGate:
+    """Holds a party's long silences back from the recogniser.
+
+    In a two-party call each side is quiet more than half the time, and Kaldi spends as
+    much CPU on a second of hiss as on a second of speech. Once a party has made no sound
+    for `hold` seconds and its recogniser has no utterance open, the gate closes: blocks
+    are kept only as a short pre-roll, and dropped beyond it. The first block with sound
+    opens the gate again, after the pre-roll, so Kaldi hears the lead-in to the first word.
+    Sound is anything `SOUND_ABOVE_FLOOR` above the line noise: well below speech, so a
+    soft voice opens the gate too (noise bursts do as well; they only cost decoding).
+    """
+
+    SOUND_ABOVE_FLOOR = 9.0  # dB
+
+    def __init__(self, rate: int, hold: float = 0.6, preroll: float = 0.5) -> None:
+        self.hold = hold
+        self.closed = False
+        self._rate = rate
+        self._preroll_samples = round(preroll * rate)
+        self._floor = NoiseFloor()
+        self._silent_for = 0.0
+        self._held: deque[bytes] = deque()  # the pre-roll while closed
+        self._held_samples = 0
+
+    @property
+    def idle(self) -> bool:
+        """Open, but silent for long enough that it may close (if the recogniser agrees)."""
+        return not self.closed and self._silent_for >= self.hold - 1e-9
+
+    def close(self) -> None:
+        self.closed = True
+
+    def admit(self, pcm: bytes, level_db: float) -> tuple[bytes, int]:
+        """Feed a block of 16-bit PCM: (the audio to decode now, samples dropped for good)."""
+        samples = len(pcm) // 2
+        sound = level_db > self._floor.update(level_db, samples / self._rate) + self.SOUND_ABOVE_FLOOR
+        self._silent_for = 0.0 if sound else self._silent_for + samples / self._rate
+        if not self.closed:
+            return pcm, 0
+        if sound:
+            audio = b"".join(self._held) + pcm
+            self._held.clear()
+            self._held_samples = 0
+            self.closed = False
+            return audio, 0
+        self._held.append(pcm)
+        self._held_samples += samples
+        dropped = 0
+        while self._held_samples - len(self._held[0]) // 2 >= self._preroll_samples:
+            old = len(self._held.popleft()) // 2
+            self._held_samples -= old
+            dropped += old
+        return b"", dropped

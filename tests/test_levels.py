@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.levels import SILENCE_DB, LevelTrack, QuietEnd, block_db
+from monitor.levels import SILENCE_DB, LevelTrack, QuietEnd, SilenceGate, block_db
 
 BLOCK = 0.1
 
@@ -74,3 +74,52 @@ def test_ends_need_speech_and_enough_quiet(levels: list[float], quiet_for: float
     assert not ends or ends[0] + 1 >= need
     if levels and max(levels) - min(levels) < QuietEnd.SPEECH_ABOVE_FLOOR:
         assert ends == []
+
+
+def _through_gate(
+    gate: SilenceGate, levels: list[float], busy: set[int] = frozenset()
+) -> tuple[list[int], int]:
+    """Feed a block per level (its index as a marker in the PCM); close the gate whenever it is
+    idle, except on `busy` blocks (the recogniser still has an utterance open).
+    Returns the markers of the blocks that reached the recogniser, and the samples dropped."""
+    passed: list[int] = []
+    dropped = 0
+    for i, db in enumerate(levels):
+        audio, lost = gate.admit(np.full(800, i, dtype="<i2").tobytes(), db)
+        dropped += lost
+        passed += sorted(set(np.frombuffer(audio, dtype="<i2").tolist()))
+        if gate.idle and i not in busy:
+            gate.close()
+    return passed, dropped
+
+
+def test_gate_drops_long_silence_and_keeps_the_lead_in() -> None:
+    """After 0.6 s without sound the gate closes; sound opens it with 0.5 s of pre-roll first."""
+    levels = [-70.0] * 3 + [-20.0] * 5 + [-70.0] * 20 + [-20.0] * 5
+    passed, dropped = _through_gate(SilenceGate(8000), levels)
+    # 6 quiet blocks after the speech (8-13) are decoded, then 14-22 dropped, 23-27 the pre-roll
+    assert passed == list(range(0, 14)) + list(range(23, 33))
+    assert dropped == 9 * 800
+
+
+def test_gate_stays_open_while_the_recogniser_has_an_utterance() -> None:
+    """The recogniser decides: while it still has words open, nothing is dropped."""
+    levels = [-70.0] * 3 + [-20.0] * 5 + [-70.0] * 20
+    passed, dropped = _through_gate(SilenceGate(8000), levels, busy=set(range(28)))
+    assert passed == list(range(28)) and dropped == 0
+
+
+def test_soft_speech_opens_the_gate() -> None:
+    """Sound 9 dB above the line noise is enough: a soft voice is never dropped."""
+    levels = [-70.0] * 20 + [-60.0] * 3 + [-70.0] * 3
+    passed, _ = _through_gate(SilenceGate(8000), levels)
+    assert {20, 21, 22} <= set(passed)
+
+
+@given(st.lists(st.floats(min_value=-90, max_value=0), max_size=200))
+def test_gate_accounts_for_every_block(levels: list[float]) -> None:
+    """Every block is decoded once and in order, dropped, or still held as pre-roll (at most 0.5 s)."""
+    passed, dropped = _through_gate(SilenceGate(8000), levels)
+    held = len(levels) - len(passed) - dropped // 800
+    assert passed == sorted(set(passed))
+    assert 0 <= held <= 5

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from monitor.analysis import CallAnalysis
 from monitor.asr import PartyRecognizer
@@ -18,118 +19,129 @@ from monitor.events import CallEnded, CallStarted, Event, Heat, Turn
 from monitor.pipeline import CallOptions, CallSpec, run_calls
 
 RATE = 8000
+BLOCK = RATE // 10  # samples in 0.1 s
+LOUD, HISS = 3000, 16  # sample values: speech (-21 dBFS) and line noise (-66 dBFS)
+
+
+class ScriptedModel:
+    """Stands in for SpeechModel: its recognisers say `texts` in order, across recycling."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.said = 0
+        self.made: list[ScriptedRecognizer] = []
+
+    def recognizer(self, rate: int) -> ScriptedRecognizer:
+        self.made.append(ScriptedRecognizer(self))
+        return self.made[-1]
 
 
 @dataclass
 class ScriptedRecognizer:
-    """Says `lines` [(start, end, text)] in call time; ends each 0.5 s after its last word."""
+    """Hears loud audio as the model's next text, like Kaldi on its own clock.
 
-    lines: list[tuple[float, float, str]]
-    offset: float  # call time at which this recogniser was created
-    fed: int = 0
-    done: set[int] = field(default_factory=set)
+    Its clock is the audio it was fed, so audio held back from it (the silence gate)
+    makes it run behind the call, as Vosk does. An utterance ends 0.5 s after the loudness.
+    """
+
+    model: ScriptedModel
+    fed: int = 0  # samples
+    run: tuple[int, int] | None = None  # loud span (first sample, sample after the last)
+    quiet: int = 0  # samples of quiet since the span
 
     def SetWords(self, on: bool) -> None:
         pass
 
     def AcceptWaveform(self, pcm: bytes) -> bool:
-        self.fed += len(pcm) // 2
-        return self._due() is not None
-
-    def _due(self) -> int | None:
-        now = self.offset + self.fed / RATE
-        for i, (_, end, _) in enumerate(self.lines):
-            if i not in self.done and self.offset <= end and end + 0.5 <= now:
-                return i
-        return None
+        samples = memoryview(pcm).cast("h")
+        for at in range(0, len(samples), BLOCK):
+            block = samples[at : at + BLOCK]
+            if max(abs(v) for v in block) >= LOUD:
+                self.run = (self.run[0] if self.run else self.fed, self.fed + len(block))
+                self.quiet = 0
+            elif self.run:
+                self.quiet += len(block)
+            self.fed += len(block)
+        return self.run is not None and self.quiet >= RATE // 2
 
     def Result(self) -> str:
-        i = self._due()
-        assert i is not None
-        self.done.add(i)
-        start, end, text = self.lines[i]
+        if self.run is None:
+            return json.dumps({"text": ""})
+        (first, last), self.run = self.run, None
+        text = self.model.texts[self.model.said]
+        self.model.said += 1
         words = text.split()
-        step = (end - start) / len(words)
-        return json.dumps(
-            {
-                "text": text,
-                "result": [
-                    {
-                        "word": w,
-                        "start": start - self.offset + k * step,
-                        "end": start - self.offset + (k + 1) * step,
-                        "conf": 0.9,
-                    }
-                    for k, w in enumerate(words)
-                ],
-            }
-        )
+        start, step = first / RATE, (last - first) / RATE / len(words)
+        result = [
+            {"word": w, "start": start + k * step, "end": start + (k + 1) * step, "conf": 0.9}
+            for k, w in enumerate(words)
+        ]
+        return json.dumps({"text": text, "result": result})
 
     def PartialResult(self) -> str:
-        return json.dumps({"partial": ""})
+        return json.dumps({"partial": self.model.texts[self.model.said] if self.run else ""})
 
     def FinalResult(self) -> str:
-        return self.Result() if self._due() is not None else json.dumps({"text": ""})
+        return self.Result()
 
 
 @dataclass
 class ScriptedSource:
-    """Silence for `seconds`, in 0.1 s blocks, for the given parties."""
+    """A call of `seconds` in 0.1 s blocks: speech during each party's (start, end) spans, else hiss."""
 
     seconds: float
-    parties: tuple[str, ...] = ("caller", "agent")
+    spans: dict[str, list[tuple[float, float]]]
     description: str = "script"
 
     @property
     def rates(self) -> dict[str, int]:
-        return dict.fromkeys(self.parties, RATE)
+        return dict.fromkeys(self.spans, RATE)
 
     def blocks(self) -> Iterator[AudioBlock]:
-        for _ in range(int(self.seconds * 10)):
-            yield AudioBlock(dict.fromkeys(self.parties, b"\x10\x00" * (RATE // 10)))
+        for i in range(round(self.seconds * 10)):
+            t = i / 10
+            yield AudioBlock(
+                {
+                    party: array("h", [LOUD if any(a <= t < b for a, b in spans) else HISS] * BLOCK).tobytes()
+                    for party, spans in self.spans.items()
+                }
+            )
 
     def close(self) -> None:
         pass
-
-
-class ScriptedModel:
-    """Stands in for SpeechModel: each new recogniser goes on from where the last one stopped."""
-
-    def __init__(self, lines: list[tuple[float, float, str]]) -> None:
-        self.lines = lines
-        self.made: list[ScriptedRecognizer] = []
-
-    def recognizer(self, rate: int) -> ScriptedRecognizer:
-        last = self.made[-1] if self.made else None
-        offset = last.offset + last.fed / RATE if last else 0.0
-        self.made.append(ScriptedRecognizer(self.lines, offset, done=last.done if last else set()))
-        return self.made[-1]
 
 
 CALLER = [
     (1.0, 3.0, "this is the third time i am calling and nobody helped me"),
     (8.0, 10.0, "i want to speak to your supervisor right now"),
 ]
-AGENT = [(4.0, 6.0, "i am so sorry to hear that let me take care of this for you")]
 
 
-def _run(recycle_after: float) -> tuple[list[Event], ScriptedModel]:
+def _run(recycle_after: float, skip_silence: bool = True) -> tuple[list[Event], ScriptedModel]:
     events: list[Event] = []
-    model = ScriptedModel(CALLER)
-    spec = CallSpec("c1", ScriptedSource(14.0, parties=("caller",)), CallAnalysis("c1"))
-    options = CallOptions(recycle_after=recycle_after)
+    model = ScriptedModel([text for _, _, text in CALLER])
+    source = ScriptedSource(14.0, {"caller": [(a, b) for a, b, _ in CALLER]})
+    spec = CallSpec("c1", source, CallAnalysis("c1"))
+    options = CallOptions(recycle_after=recycle_after, skip_silence=skip_silence)
     asyncio.run(run_calls([spec], model, events.append, options=options))  # type: ignore[arg-type]
     return events, model
 
 
-def test_turn_times_survive_recycled_recognizers() -> None:
-    """Word and turn times stay in call time when the recogniser is replaced after every turn."""
+def test_turn_times_survive_recycled_recognizers_and_skipped_silence() -> None:
+    """Turns stay in call time when the recogniser is replaced after every turn, and when
+    the silence gate keeps silence from it (so its own clock runs behind the call's)."""
     for recycle_after, recognizers in ((0.0, 3), (1000.0, 1)):
-        events, model = _run(recycle_after)
-        assert len(model.made) == recognizers
-        turns = [e for e in events if isinstance(e, Turn)]
-        assert [(t.start, t.end) for t in turns] == [(1.0, 3.0), (8.0, 10.0)], recycle_after
-        assert [round(t.t, 1) for t in turns] == [3.5, 10.5]
+        for skip_silence in (True, False):
+            events, model = _run(recycle_after, skip_silence)
+            assert len(model.made) == recognizers
+            fed = sum(r.fed for r in model.made) / RATE
+            assert fed < 9.0 if skip_silence else fed == 14.0
+            turns = [e for e in events if isinstance(e, Turn)]
+            assert [(t.start, t.end) for t in turns] == [(1.0, 3.0), (8.0, 10.0)], (
+                recycle_after,
+                skip_silence,
+            )
+            assert [round(t.t, 1) for t in turns] == [3.4, 10.4]  # the quiet end, 0.4 s after the speech
 
 
 def test_caller_turns_are_scored_and_heat_follows() -> None:
@@ -146,10 +158,11 @@ def test_caller_turns_are_scored_and_heat_follows() -> None:
 
 
 def test_party_recognizer_offsets() -> None:
-    """PartyRecognizer reports positions in call time across recycling."""
-    model = ScriptedModel(CALLER)
-    rec = PartyRecognizer(model, RATE, recycle_after=0.0)  # type: ignore[arg-type]
-    block = b"\x00\x00" * (RATE // 10)
-    found = [r for _ in range(120) for r in rec.accept(block)]
+    """PartyRecognizer reports call times across recycling and skipped silence, block by block."""
+    model = ScriptedModel([text for _, _, text in CALLER])
+    rec = PartyRecognizer(model, RATE, recycle_after=0.0, skip_silence=True)  # type: ignore[arg-type]
+    source = ScriptedSource(12.0, {"caller": [(a, b) for a, b, _ in CALLER]})
+    found = [r for block in source.blocks() for r in rec.accept(block.pcm["caller"])]
     assert [(u.start, u.end) for u in found] == [(1.0, 3.0), (8.0, 10.0)]  # type: ignore[union-attr]
+    assert [u.heard_at for u in found] == [3.5, 10.5]  # Kaldi's own end: no quiet end asked for
     assert rec.position == 12.0
