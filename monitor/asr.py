@@ -100,7 +100,7 @@ class PartyRecognizer:
     `recycle_after` seconds of audio, at a turn boundary, to bound calls of hours.
 
     With `skip_silence`, a `SilenceGate` keeps the party's long silences from Kaldi (about
-    13% less CPU on a two-party call, where each side is quiet half the time). Kaldi's clock
+    11% less CPU on a two-party call, where each side is quiet half the time). Kaldi's clock
     then runs behind the call's; `_offset` maps its word times back.
     """
 

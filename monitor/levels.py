@@ -111,8 +111,8 @@ class QuietEnd:
 class SilenceGate:
     """Holds a party's long silences back from the recogniser.
 
-    In a two-party call each side is quiet more than half the time, and Kaldi spends as
-    much CPU on a second of hiss as on a second of speech. Once a party has made no sound
+    In a two-party call each side is quiet about half the time, and Kaldi still spends a
+    third to a half of what speech costs on every second of hiss. Once a party has made no sound
     for `hold` seconds and its recogniser has no utterance open, the gate closes: blocks
     are kept only as a short pre-roll, and dropped beyond it. The first block with sound
     opens the gate again, after the pre-roll, so Kaldi hears the lead-in to the first word.

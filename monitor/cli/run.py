@@ -97,7 +97,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action=argparse.BooleanOptionalAction,
         default=CallOptions().skip_silence,
         help="keep a party's long silences (0.6 s without sound, between utterances) from the "
-        "recogniser: about 13%% less CPU on a two-party call (default: on)",
+        "recogniser: about 11%% less CPU on a two-party call (default: on)",
     )
     out = p.add_argument_group("output")
     out.add_argument("--call", metavar="ID", help="call id (default: the file name's stem)")
