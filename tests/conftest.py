@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
 from ko_speech import conversation, dialogue, write_wav
+
+# Several tests press Ctrl-C (SIGINT) on heatmon processes. A shell starts a background job
+# with SIGINT ignored, its children inherit that, and an ignored SIGINT stays ignored in
+# Python: those tests would fail only because of how the suite was started. A handler of
+# our own is reset to the default in every child we start.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -136,7 +136,10 @@ class ArchiveServer:
                     body = body[: server.cut_after.pop(0)]
                     self.close_connection = True
                 for offset in range(0, len(body), 65536):
-                    self.wfile.write(body[offset : offset + 65536])
+                    try:
+                        self.wfile.write(body[offset : offset + 65536])
+                    except (BrokenPipeError, ConnectionResetError):
+                        return  # the client went away mid-download (the Ctrl-C test does that)
                     if server.delay:
                         time.sleep(server.delay)
 
