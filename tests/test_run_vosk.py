@@ -130,3 +130,21 @@ def test_turns_end_soon_after_the_last_word(two_party_call: tuple[Path, Spans]) 
     ended_by_file = result.of("call_ended")[0]["t"]
     late = [t["t"] - t["end"] for t in result.of("turn") if t["t"] < ended_by_file]
     assert late and max(late) <= 0.7, late
+
+
+def test_skipping_silence_loses_no_speech(two_party_call: tuple[Path, Spans]) -> None:
+    """With the silence gate (default) and without it, every spoken line becomes a turn of
+    its speaker at the same call time: held-back silence neither cuts words nor shifts them."""
+    wav, spans = two_party_call
+    gated, every_sample = heatmon("run", str(wav)), heatmon("run", "--no-skip-silence", str(wav))
+    assert gated.code == 0 and every_sample.code == 0, gated.stderr + every_sample.stderr
+    for result in (gated, every_sample):
+        for who, start, end in spans:
+            assert any(
+                t["speaker"] == who and t["start"] < end + 0.3 and start - 0.3 < t["end"]
+                for t in result.of("turn")
+            ), (who, start, end)
+    pairs = list(zip(gated.of("turn"), every_sample.of("turn"), strict=True))
+    for a, b in pairs:
+        assert a["speaker"] == b["speaker"]
+        assert abs(a["start"] - b["start"]) < 0.35 and abs(a["end"] - b["end"]) < 0.35, (a, b)
