@@ -22,7 +22,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -135,7 +135,7 @@ class CallSession:
                 summary = {**summary, "dropped_audio_blocks": dropped}
             self._emit(CallEnded(call=self.call, t=self.position, duration=self.position, summary=summary))
 
-    async def _batches(self) -> Any:
+    async def _batches(self) -> AsyncIterator[list[AudioBlock]]:
         """The source's blocks, read by a daemon thread, in batches of whatever has arrived.
 
         The queue holds one batch at most, so a source that reads faster than we decode is
@@ -158,18 +158,8 @@ class CallSession:
 
         threading.Thread(target=read, name=f"audio-{self.call}", daemon=True).start()
         reported_drops = 0
-        ended: _End | BaseException | None = None
-        while ended is None:
-            batch: list[AudioBlock] = []
-            item = await blocks.get()
-            while True:
-                if isinstance(item, (_End, BaseException)):
-                    ended = item
-                    break
-                batch.append(item)
-                if len(batch) == _MAX_BATCH_BLOCKS or blocks.empty():
-                    break
-                item = blocks.get_nowait()
+        while True:
+            batch, end = await _next_batch(blocks)
             dropped = getattr(self._source, "dropped", 0)
             if dropped > reported_drops:
                 log.warning(
@@ -178,8 +168,10 @@ class CallSession:
                 reported_drops = dropped
             if batch:
                 yield batch
-        if isinstance(ended, BaseException):
-            raise ended
+            if isinstance(end, BaseException):
+                raise end
+            if end is not None:
+                return
 
     async def _decode(self, batch: list[AudioBlock]) -> None:
         loop = asyncio.get_running_loop()
@@ -277,6 +269,21 @@ async def run_calls(
         for task in done:
             if not task.cancelled() and task.exception():
                 raise task.exception()  # type: ignore[misc]
+
+
+async def _next_batch(
+    blocks: asyncio.Queue[AudioBlock | _End | BaseException],
+) -> tuple[list[AudioBlock], _End | BaseException | None]:
+    """Wait for the next block, then take every block already queued behind it (up to a
+    batch); also what ended the source, if that came with them."""
+    batch: list[AudioBlock] = []
+    item = await blocks.get()
+    while not isinstance(item, (_End, BaseException)):
+        batch.append(item)
+        if len(batch) == _MAX_BATCH_BLOCKS or blocks.empty():
+            return batch, None
+        item = blocks.get_nowait()
+    return batch, item
 
 
 def _accept_all(recognizer: PartyRecognizer, blocks: list[bytes]) -> list[Utterance | PartialText]:
