@@ -10,7 +10,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import AbstractAsyncContextManager, ExitStack
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from monitor.events import Alert, CallEnded, CallStarted, Coach, Event, Heat, Partial, Turn
 from monitor.hub.auth import Tokens
-from monitor.hub.server import serve_hub
+from monitor.hub.server import Hub, serve_hub
 from monitor.replay import replay_events
 
 PUBLISHER, SAM, KIM, ALICE, BOB = (
@@ -78,10 +78,14 @@ class HubThread:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with serve_hub(tokens(), host="127.0.0.1", port=self.port) as hub:
+        async with self._serving() as hub:
             self.port = hub.port
             self.ready.set()
             await self._stop.wait()
+
+    def _serving(self) -> AbstractAsyncContextManager[Hub]:
+        """The hub to run (a subclass may add a store or routes)."""
+        return serve_hub(tokens(), host="127.0.0.1", port=self.port)
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None and self._thread.is_alive():

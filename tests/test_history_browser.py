@@ -7,24 +7,23 @@ Screenshots land in tests/_artifacts/ for people to look at.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import re
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from test_dashboard_browser import ARTIFACTS, PUBLISHER, SAM, PageErrors, browser, tokens
+from test_dashboard_browser import ARTIFACTS, PUBLISHER, SAM, HubThread, PageErrors, browser, tokens
 from websockets.sync.client import connect
 
 from monitor.hub.history import register_history
-from monitor.hub.server import serve_hub
+from monitor.hub.server import Hub, serve_hub
 from monitor.paths import BUNDLED_MODELS
 from monitor.replay import replay_events
 from monitor.store import StoreReader, StoreSink, db_path
@@ -56,54 +55,25 @@ def demo_events(name: str, started_at: str) -> list[dict[str, Any]]:
     return events
 
 
-class StoreHub:
+class StoreHub(HubThread):
     """The real hub with a StoreSink (redacting) and the history routes, in its own thread."""
 
     def __init__(self, data: Path, *, store: bool = True) -> None:
+        super().__init__()
         self.data = data
         self.store = store
-        self.port = 0
-        self.ready = threading.Event()
-        self.error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="store-hub", daemon=True)
 
-    def start(self) -> StoreHub:
-        self._thread.start()
-        if not self.ready.wait(10) or self.error is not None:
-            raise RuntimeError("hub did not start") from self.error
-        return self
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as err:
-            self.error = err
-            self.ready.set()
-
-    async def _main(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+    @asynccontextmanager
+    async def _serving(self) -> AsyncIterator[Hub]:
         made = tokens()
         made, _ = made.add("agent", "maria", MARIA)
         made, _ = made.add("agent", "kevin", KEVIN)
         sink = StoreSink(db_path(self.data), redact=True) if self.store else None
         async with serve_hub(made, port=0, sink=sink) as hub:
             register_history(hub, StoreReader(db_path(self.data)) if self.store else None)
-            self.port = hub.port
-            self.ready.set()
-            await self._stop.wait()
+            yield hub
         if sink is not None:
             await sink.aclose()
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def get(self, path: str, token: str | None) -> tuple[int, Any]:
         """GET /api/<path> with a bearer token: status and JSON body."""
