@@ -1,6 +1,11 @@
 """Parallel calls: 4 two-party calls at once in one process (one shared model) vs the same
 4 calls one after another, in one run. Vosk releases the GIL while it decodes, so calls
 decode in parallel threads. Target: >= 1.7x faster on 2 cores.
+
+A call alone already decodes its two parties in parallel, so "one after another" keeps
+more than one core busy. The bench also runs the calls one after another on a single
+decoding thread (each call's parties one after the other): the baseline the ratio would
+have if heatmon held a lone call to one core, and how much slower a lone call would be.
     python bench/parallel_calls.py [--seconds 90] [--calls 4]
 """
 
@@ -45,21 +50,25 @@ def main() -> None:
             pcm, rate = read_pcm(path, args.seconds)
             files[party] = write_wav(Path(tmp) / f"{party}.wav", np.frombuffer(pcm, dtype="<i2"), rate)
         events: list[object] = []
-        start, cpu = time.perf_counter(), time.process_time()
-        for spec in specs(files, args.calls):
-            asyncio.run(run_calls([spec], model, events.append))
-        sequential, sequential_cpu = time.perf_counter() - start, time.process_time() - cpu
+
+        def one_after_another(threads: int | None) -> tuple[float, float]:
+            start, cpu = time.perf_counter(), time.process_time()
+            for spec in specs(files, args.calls):
+                asyncio.run(run_calls([spec], model, events.append, threads=threads))
+            return time.perf_counter() - start, time.process_time() - cpu
+
+        sequential, sequential_cpu = one_after_another(None)
         start, cpu = time.perf_counter(), time.process_time()
         asyncio.run(run_calls(specs(files, args.calls), model, events.append))
         parallel, parallel_cpu = time.perf_counter() - start, time.process_time() - cpu
+        serial, serial_cpu = one_after_another(1)
     speedup = sequential / parallel
     cores = len(os.sched_getaffinity(0))
     print(f"{args.calls} two-party calls of {args.seconds:.0f} s each, one model, {cores} cores")
-    # A single call already decodes its two parties in parallel threads, so "one after
-    # another" uses more than one core too; cores busy = CPU seconds / wall seconds.
+    # cores busy = CPU seconds / wall seconds
     print(
         f"  one after another : {sequential:7.1f} s wall, {sequential_cpu:6.1f} s CPU  "
-        f"({sequential_cpu / sequential:.2f} cores busy)"
+        f"({sequential_cpu / sequential:.2f} cores busy: each call's two parties decode at once)"
     )
     print(
         f"  all at once       : {parallel:7.1f} s wall, {parallel_cpu:6.1f} s CPU  "
@@ -74,6 +83,14 @@ def main() -> None:
     )
     print(f"  CPU at once       : {parallel_cpu / sequential_cpu:7.2f}x  of one after another")
     print(f"  throughput        : {args.calls * args.seconds / parallel:7.1f}x real time, all at once")
+    print(
+        f"  one after another, one decoding thread: {serial:7.1f} s wall, {serial_cpu:6.1f} s CPU  "
+        f"({serial_cpu / serial:.2f} cores busy)"
+    )
+    print(
+        f"    all at once is {serial / parallel:.2f}x faster than this; a lone call held to one "
+        f"thread takes {serial / sequential:.2f}x as long"
+    )
 
 
 if __name__ == "__main__":

@@ -251,13 +251,25 @@ class CallSession:
 
 
 async def run_calls(
-    specs: Sequence[CallSpec], model: SpeechModel, emit: Emit, *, options: CallOptions = CallOptions()
+    specs: Sequence[CallSpec],
+    model: SpeechModel,
+    emit: Emit,
+    *,
+    options: CallOptions = CallOptions(),
+    threads: int | None = None,
 ) -> None:
-    """Monitor several calls at once, sharing the model; stop them all if one fails."""
+    """Monitor several calls at once, sharing the model; stop them all if one fails.
+
+    `threads` caps the decoding threads (default: one per core). With one, a call's two
+    parties are decoded one after the other.
+    """
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be at least 1, not {threads}")
     # No more decoding threads than cores: more only time-slice recognisers on a core, and
     # each swap evicts the other's working set from the CPU caches.
     parties = sum(len(spec.source.rates) for spec in specs)
-    with ThreadPoolExecutor(max_workers=min(parties, _cores()), thread_name_prefix="vosk") as executor:
+    workers = max(1, min(parties, threads or _cores()))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vosk") as executor:
         sessions = [CallSession(spec, model, emit, options=options, executor=executor) for spec in specs]
         tasks = [asyncio.create_task(s.run(), name=f"call-{s.call}") for s in sessions]
         try:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import pytest
 
 from monitor.analysis import CallAnalysis
 from monitor.asr import PartyRecognizer
@@ -46,6 +49,7 @@ class ScriptedRecognizer:
 
     model: ScriptedModel
     fed: int = 0  # samples
+    threads: set[str] = field(default_factory=set)  # names of the threads that fed it
     run: tuple[int, int] | None = None  # loud span (first sample, sample after the last)
     quiet: int = 0  # samples of quiet since the span
 
@@ -53,6 +57,7 @@ class ScriptedRecognizer:
         pass
 
     def AcceptWaveform(self, pcm: bytes) -> bool:
+        self.threads.add(threading.current_thread().name)
         samples = memoryview(pcm).cast("h")
         for at in range(0, len(samples), BLOCK):
             block = samples[at : at + BLOCK]
@@ -166,3 +171,19 @@ def test_party_recognizer_offsets() -> None:
     assert [(u.start, u.end) for u in found] == [(1.0, 3.0), (8.0, 10.0)]  # type: ignore[union-attr]
     assert [u.heard_at for u in found] == [3.5, 10.5]  # Kaldi's own end: no quiet end asked for
     assert rec.position == 12.0
+
+
+def test_decoding_threads_can_be_capped() -> None:
+    """`threads` caps the decoding pool: with one thread both parties of a call decode on it
+    (one after the other), and never on the event loop's thread; below one is refused."""
+    spans = {"caller": [(1.0, 3.0)], "agent": [(4.0, 6.0)]}
+    for threads, most in ((1, 1), (None, 2)):
+        model = ScriptedModel(["hello there", "how can i help"])
+        events: list[Event] = []
+        spec = CallSpec("c1", ScriptedSource(8.0, spans))
+        asyncio.run(run_calls([spec], model, events.append, threads=threads))  # type: ignore[arg-type]
+        used = set().union(*(r.threads for r in model.made))
+        assert 1 <= len(used) <= most and threading.main_thread().name not in used, used
+        assert sorted(e.speaker for e in events if isinstance(e, Turn)) == ["agent", "caller"]
+    with pytest.raises(ValueError, match="at least 1"):
+        asyncio.run(run_calls([], ScriptedModel([]), events.append, threads=0))  # type: ignore[arg-type]
