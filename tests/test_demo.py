@@ -114,8 +114,8 @@ def test_demo_fills_the_board_runs_for_its_duration_and_stores_every_call(
     browser: Browser, tmp_path: Path
 ) -> None:
     """The demo prints both URLs, the floor shows several live calls with heat and where they come
-    from, the agent view shows that agent's call, and after --duration it exits 0 by itself
-    with every started call ended and stored."""
+    from, the agent view shows that agent's call, the board's call history lists the calls kept
+    so far, and after --duration it exits 0 by itself with every started call ended and stored."""
     demo = DemoProcess("--duration", "20", "--port", "0", "--data", str(tmp_path), "--speed", "4")
     errors: list[str] = []
     try:
@@ -139,6 +139,11 @@ def test_demo_fills_the_board_runs_for_its_duration_and_stores_every_call(
         ARTIFACTS.mkdir(exist_ok=True)
         floor.screenshot(path=str(ARTIFACTS / "demo_floor.png"))
         view.screenshot(path=str(ARTIFACTS / "demo_agent.png"))
+
+        floor.click("#nav-history")  # the board's way to the calls kept so far
+        expect(floor.locator("#calls-body tr").first).to_be_visible(timeout=8_000)
+        expect(floor.locator("#banner")).to_be_hidden()
+        floor.screenshot(path=str(ARTIFACTS / "demo_history.png"))
 
         assert demo.proc.wait(timeout=30) == 0, demo.stderr()
         played = int(demo.wait_for(r"demo stopped: (\d+) calls played")[1])

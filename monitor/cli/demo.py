@@ -25,10 +25,11 @@ from monitor.demo import (
 )
 from monitor.errors import InputError, ModelError
 from monitor.hub.auth import Tokens
+from monitor.hub.history import register_history
 from monitor.hub.publisher import Publisher
 from monitor.hub.server import serve_hub
 from monitor.paths import data_dir
-from monitor.store import StoreSink, db_path
+from monitor.store import StoreReader, StoreSink, db_path
 
 log = logging.getLogger("heatmon")
 
@@ -42,8 +43,9 @@ and replaced as they end, so the board stays alive. Runs until Ctrl-C or --durat
 Where an English Vosk model is found (`heatmon models pull en-us`), the calls are spoken
 by espeak-ng on two channels and transcribed live by Vosk (audio mode, real time);
 otherwise their transcripts are replayed through the same analysis (transcript mode).
-Each tile says which. Every call is kept in the call store of the data directory; the
-demo's tokens are kept apart from the hub's, in <data>/demo-tokens.json.
+Each tile says which. Every call is kept for review (the board's "Call history", or
+`heatmon calls --data <dir>`) in a call store of the demo's own, <data>/demo by default, so
+simulated calls never mix with real ones; the demo's tokens are kept there too.
 
 examples:
   heatmon demo
@@ -70,7 +72,12 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--speed", type=float, default=1.0, metavar="X", help="transcript mode: X times real time (default 1)"
     )
-    p.add_argument("--data", type=Path, metavar="DIR", help=f"heatmon data directory (default {data_dir()})")
+    p.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help=f"where the demo keeps its call store and tokens (default {demo_data_dir()})",
+    )
     p.add_argument(
         "--tokens", type=Path, metavar="FILE", help="the demo's tokens file (default <data>/demo-tokens.json)"
     )
@@ -132,6 +139,11 @@ def demo_tokens(path: Path, agents: Sequence[str]) -> tuple[Tokens, bool]:
     return tokens, changed
 
 
+def demo_data_dir() -> Path:
+    """The demo's own data directory: its call store and tokens, apart from real calls."""
+    return data_dir() / "demo"
+
+
 def run_demo(args: argparse.Namespace) -> int:
     if args.calls < 1:
         raise InputError("--calls must be at least 1")
@@ -143,7 +155,7 @@ def run_demo(args: argparse.Namespace) -> int:
     mode = choose_mode(args.audio, args.model)
     if mode.audio and args.speed != 1.0:
         raise InputError("--speed is for transcript mode; audio plays in real time (or use --audio off)")
-    data = args.data or data_dir()
+    data = args.data or demo_data_dir()
     path = args.tokens or data / "demo-tokens.json"
     tokens, changed = demo_tokens(path, demo_agents(calls))
     print(f"heatmon demo: {args.calls} calls at a time from {len(calls)} demo calls, {mode.note}", flush=True)
@@ -159,7 +171,7 @@ async def _demo(
     sink = StoreSink(db_path(data), redact=args.redact)
     print(f"call store: {db_path(data)}", flush=True)
     try:
-        async with _hub(args, tokens, sink) as base, _player(args, mode, data) as player:
+        async with _hub(args, tokens, sink, data) as base, _player(args, mode, data) as player:
             first_agent = calls[0].agent
             print(f"  supervisor board: {page_url(base, tokens.first('supervisor'))}", flush=True)
             print(
@@ -176,19 +188,22 @@ async def _demo(
                         "%d demo events were not stored: the hub did not acknowledge them", publisher.unacked
                     )
             print(f"demo stopped: {len(floor.started)} calls played, each ended and stored", flush=True)
+            print(f"  review them: heatmon calls --data {data}", flush=True)
     finally:
         await sink.aclose()
     return 0
 
 
 @contextlib.asynccontextmanager
-async def _hub(args: argparse.Namespace, tokens: Tokens, sink: StoreSink) -> AsyncIterator[str]:
-    """The hub, running for the block; yields its http base URL."""
+async def _hub(args: argparse.Namespace, tokens: Tokens, sink: StoreSink, data: Path) -> AsyncIterator[str]:
+    """The hub with the call history of the demo's store, running for the block; yields its
+    http base URL."""
     try:
         hub_cm = serve_hub(tokens, host=args.host, port=args.port, sink=sink)
         hub = await hub_cm.__aenter__()
     except OSError as err:
         raise HubError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
+    register_history(hub, StoreReader(db_path(data)), redact=args.redact)
     try:
         print(f"hub listening on {hub.url}", flush=True)
         yield hub.http_url
