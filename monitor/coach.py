@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from monitor.heat import LEVELS
 from monitor.lexicon import tokens_of
-from monitor.playbook import Playbook, Step, contains, is_question
+from monitor.playbook import Playbook, Step, is_question
 
 #: First person in the caller's words becomes second person in the agent's summary line.
 _FLIP = {
@@ -93,10 +93,10 @@ class Coach:
     def on_agent_turn(self, t: float, text: str, let_finish: bool, talked_over: bool) -> list[str]:
         """Mark the steps this agent turn shows as done; return their letters (warnings as '!E')."""
         words = tokens_of(text)
-        self._asked_name = contains(words, self.playbook.name_questions) is not None
+        self._asked_name = self.playbook.says(words, self.playbook.name_questions) is not None
         newly: list[str] = []
         for step in self.playbook.steps:
-            if step.warn and contains(words, step.warn):
+            if step.warn and self.playbook.says(words, step.warn):
                 newly.append("!" + step.letter)
             if self.done_at[step.letter] is None and self._shows(step, words, let_finish, talked_over):
                 self.done_at[step.letter] = t
@@ -137,17 +137,19 @@ class Coach:
 
     def _shows(self, step: Step, words: list[str], let_finish: bool, talked_over: bool) -> bool:
         if step.kind == "listening":
-            return not talked_over and (let_finish or contains(words, step.detect) is not None)
+            return not talked_over and (let_finish or self.playbook.says(words, step.detect) is not None)
         if step.kind == "ownership":
-            self._owned |= contains(words, step.detect) is not None
-            self._next_step |= contains(words, step.next_step) is not None
+            self._owned |= self.playbook.says(words, step.detect) is not None
+            self._next_step |= self.playbook.says(words, step.next_step) is not None
             return self._owned and self._next_step
         if step.kind == "questions":
             # Before the caller has raised a problem there is nothing to clarify ("how can i help").
             if not self._problem_raised:
                 return False
-            return contains(words, step.detect) is not None or is_question(words, step.not_questions)
-        return contains(words, step.detect) is not None
+            return self.playbook.says(words, step.detect) is not None or is_question(
+                words, step.not_questions
+            )
+        return self.playbook.says(words, step.detect) is not None
 
     def _may_prompt(self, t: float, level: str, key: str, global_cooldown: bool = True) -> bool:
         pb = self.playbook

@@ -58,6 +58,7 @@ class Playbook:
     same_step_cooldown_s: float
     heat_relief: float
     source: str
+    intensifiers: frozenset[str] = frozenset()  # may sit inside a phrase: "thats really frustrating"
 
     @property
     def letters(self) -> tuple[str, ...]:
@@ -96,7 +97,12 @@ class Playbook:
             same_step_cooldown_s=float(coaching.get("same_step_cooldown_s", 45)),
             heat_relief=float(coaching.get("heat_relief", 8.0)),
             source=source,
+            intensifiers=frozenset(tokens_of(" ".join(data.get("intensifiers", [])))),
         )
+
+    def says(self, words: list[str], phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...] | None:
+        """The first of `phrases` in `words`, intensifiers allowed between a phrase's words."""
+        return contains(words, phrases, self.intensifiers)
 
 
 def _step(raw: Any, source: str, index: int) -> Step:
@@ -132,15 +138,29 @@ def _phrases(raw: Any) -> tuple[tuple[str, ...], ...]:
     return tuple(t for t in (tuple(tokens_of(str(p))) for p in raw) if t)
 
 
-def contains(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...] | None:
-    """The first of `phrases` that occurs in `words` as whole words, or None."""
+def contains(
+    words: list[str], phrases: tuple[tuple[str, ...], ...], skip: frozenset[str] = frozenset()
+) -> tuple[str, ...] | None:
+    """The first of `phrases` that occurs in `words` as whole words, or None. Words in `skip`
+    may come between a phrase's words (people say "that's really frustrating", and a
+    playbook cannot list every way to stress a phrase)."""
     for phrase in phrases:
-        size = len(phrase)
         first = phrase[0]
         for i, word in enumerate(words):
-            if word == first and tuple(words[i : i + size]) == phrase:
+            if word == first and _phrase_at(words, i + 1, phrase[1:], skip):
                 return phrase
     return None
+
+
+def _phrase_at(words: list[str], at: int, rest: tuple[str, ...], skip: frozenset[str]) -> bool:
+    """`rest` follows from `words[at]` on, with `skip` words allowed in between."""
+    for wanted in rest:
+        while at < len(words) and words[at] != wanted and words[at] in skip:
+            at += 1
+        if at == len(words) or words[at] != wanted:
+            return False
+        at += 1
+    return True
 
 
 _WH = frozenset(("what", "when", "where", "which", "who", "whom", "whose", "why", "how"))

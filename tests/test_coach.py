@@ -44,6 +44,28 @@ def test_empathy_phrase_marks_e_and_sympathy_earns_a_warning(coach: Coach) -> No
     assert advice[0].step == "E"
 
 
+@pytest.mark.parametrize(
+    "said",
+    [
+        "i completely understand thats really frustrating",  # "thats frustrating" with a stress word
+        "oh that is so frustrating",
+        "im really so sorry you went through that",
+        "oh im sorry about that let me take a look",
+    ],
+)
+def test_empathy_survives_stress_words_between_its_words(said: str) -> None:
+    """Intensifiers (playbook data) may sit inside an empathy phrase; other words may not."""
+    assert "E" in Coach(bundled_playbook()).on_agent_turn(5.0, said, False, False)
+
+
+def test_only_intensifiers_may_sit_inside_a_phrase() -> None:
+    """ "thats not frustrating" is no empathy: only the playbook's intensifiers are skipped."""
+    coach = Coach(bundled_playbook())
+    assert "E" not in coach.on_agent_turn(5.0, "well thats not frustrating at all", False, False)
+    plain = Playbook.from_dict({**json.loads(BUNDLED_PLAYBOOK.read_text()), "intensifiers": []})
+    assert "E" not in Coach(plain).on_agent_turn(5.0, "thats really frustrating", False, False)
+
+
 def test_questions_are_recognised_without_punctuation(coach: Coach) -> None:
     """A question word or verb leading a clause is a question, no '?' needed."""
     assert is_question(["and", "when", "did", "it", "stop", "working"])
