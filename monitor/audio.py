@@ -91,6 +91,9 @@ def _to_int16(raw: bytes, width: int, channels: int) -> np.ndarray:
     return data[:usable].reshape(-1, channels)
 
 
+_STREAMING_LENGTH = 0x7FFF0000  # bytes: a WAV data length this big is a streaming placeholder
+
+
 def _open_wav(path: Path) -> wave.Wave_read:
     """Open a WAV with a clear error for every way it can be wrong."""
     try:
@@ -141,6 +144,8 @@ class WavSource:
     realtime: bool = False
     description: str = ""
     rates: dict[str, int] = field(init=False)
+    #: Once the audio has been read: why a file held less audio than its header promised.
+    truncated: str | None = field(init=False, default=None)
     _wavs: dict[str, wave.Wave_read] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -177,11 +182,27 @@ class WavSource:
                 else:
                     pcm[party] = samples.tobytes()
             if not pcm:
+                self.truncated = self._truncation()
                 return
             position += BLOCK_SECONDS
             if self.realtime:
                 _pace(started, position)
             yield AudioBlock(pcm)
+
+    def _truncation(self) -> str | None:
+        """A recording cut off (a crashed recorder, a partial copy) is decoded up to the cut,
+        and then reported: what was heard is still worth having, but the call is incomplete."""
+        for party, wav in self._wavs.items():
+            promised, found = wav.getnframes(), wav.tell()
+            # Writers that stream a WAV to a pipe put a placeholder length near 2**31 or 2**32.
+            unknown = promised * wav.getsampwidth() * wav.getnchannels() >= _STREAMING_LENGTH
+            if found < promised and not unknown:
+                rate = wav.getframerate()
+                return (
+                    f"{self.files[party]}: truncated WAV: its header promises {promised / rate:.1f} s of "
+                    f"audio but the file ends after {found / rate:.1f} s (decoded up to there)"
+                )
+        return None
 
     def _read(self, party: str, wav: wave.Wave_read, frames: int) -> bytes:
         try:

@@ -50,13 +50,35 @@ def test_truncated_header(tmp_path: Path, good_wav: Path) -> None:
     _fails_clearly("run", str(cut), says="cut.wav")
 
 
-def test_truncated_data_is_decoded_up_to_the_cut(tmp_path: Path, good_wav: Path) -> None:
-    """A WAV whose data stops short (a recording cut off) is read up to where it stops."""
+def test_truncated_data_is_decoded_up_to_the_cut_then_reported(tmp_path: Path, good_wav: Path) -> None:
+    """A WAV whose data stops short of its header (a recording cut off) is decoded up to the
+    cut, with its call_ended, and then reported on one line with exit code 2."""
     cut = tmp_path / "short.wav"
-    cut.write_bytes(good_wav.read_bytes()[:2000])
+    cut.write_bytes(good_wav.read_bytes()[:8044])  # 44-byte header + 0.5 s of the 1 s promised
     result = heatmon("run", str(cut))
+    assert result.code == 2, result.stderr
+    assert result.events[-1]["type"] == "call_ended" and result.events[-1]["duration"] == 0.5
+    assert result.stderr.strip().splitlines() == [
+        f"heatmon: error: {cut}: truncated WAV: its header promises 1.0 s of audio "
+        "but the file ends after 0.5 s (decoded up to there)"
+    ]
+
+
+def test_a_streamed_wav_of_unknown_length_is_not_truncated(tmp_path: Path) -> None:
+    """sox writing a WAV to a pipe cannot know its length and puts a placeholder in the
+    header: such a file is read to its end without complaint."""
+    streamed = tmp_path / "streamed.wav"
+    made = subprocess.run(
+        ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-t", "wav", "-", "synth", "0.5", "sine", "440"],
+        capture_output=True,
+        check=True,
+    )
+    streamed.write_bytes(made.stdout)
+    with wave.open(str(streamed)) as wav:
+        assert wav.getnframes() * 2 >= 0x7FFF0000  # the placeholder, as this test assumes
+    result = heatmon("run", str(streamed))
     assert result.code == 0, result.stderr
-    assert result.events[-1]["type"] == "call_ended"
+    assert result.events[-1]["duration"] == 0.5
 
 
 def test_float_wav_is_an_unsupported_format(tmp_path: Path, good_wav: Path) -> None:

@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         endpointing = _endpointing(args.endpointing)
         model = SpeechModel(endpointing_overlay(model_dir, endpointing))
         specs = [CallSpec(call, source, _analysis(call)) for call, source in sources]
-        emit: Emit = ConsoleView(sys.stdout) if args.console else print_event
+        emit: Emit = ConsoleView(sys.stdout, show_call=len(specs) > 1) if args.console else print_event
         if args.quiet_end < 0:
             raise InputError("--quiet-end must be 0 (off) or a number of seconds")
         options = CallOptions(
@@ -126,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
             skip_silence=args.skip_silence,
         )
         asyncio.run(_monitor(args, specs, model, emit, options))
+        cut = [str(why) for _, source in sources if (why := getattr(source, "truncated", None))]
+        if cut:
+            raise InputError("; ".join(cut))  # after the events of what was heard
     except KeyboardInterrupt:
         return 130  # every call has emitted call_ended on its way out
     finally:
