@@ -225,3 +225,26 @@ def test_any_json_object_parses_or_fails_with_a_transcript_error(data: dict[str,
     except TranscriptError:
         return
     assert turn.speaker in ("caller", "agent") and turn.end >= turn.start
+
+
+def test_events_the_hub_never_took_end_with_exit_code_1(tmp_path: Path) -> None:
+    """With the hub down, replay still prints every event, says on one line how many the hub
+    did not take, and exits 1 (not 0: a script must see that nothing was delivered); the
+    retries log the outage once, not once per retry."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = write(tmp_path / "c9.jsonl", CALL)
+    hub = f"ws://127.0.0.1:{port}"
+    result = heatmon("replay", "--fast", "--hub", hub, "--hub-token", "t0ken", str(path))
+    assert result.returncode == 1, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events[-1]["type"] == "call_ended"
+    errors = [line for line in result.stderr.splitlines() if line.startswith("heatmon: error:")]
+    assert errors == [
+        f"heatmon: error: {len(events)} events were not acknowledged by the hub at {hub} "
+        "(they are in the output, but not on the hub or in its store)"
+    ]
+    assert result.stderr.count("unreachable") == 1, result.stderr

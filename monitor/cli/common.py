@@ -73,8 +73,17 @@ async def event_output(args: argparse.Namespace, emit: Emit) -> AsyncIterator[Em
             if publisher.rejected:
                 raise HubRefused(f"the hub at {args.hub} refused this publisher: {publisher.rejected}")
             if not flushed:
-                log.warning("%d events were not acknowledged by the hub at %s", publisher.unacked, args.hub)
+                raise HubUndelivered(
+                    f"{publisher.unacked} events were not acknowledged by the hub at {args.hub} "
+                    "(they are in the output, but not on the hub or in its store)"
+                )
 
 
 class HubRefused(HeatmonError):
     """The hub closed the publisher's connection for good (bad token, wrong role)."""
+
+
+class HubUndelivered(HeatmonError):
+    """The calls were monitored, but the hub did not take all their events (down, unreachable)."""
+
+    exit_code = 1

@@ -107,6 +107,7 @@ class Publisher:
         self.errors: list[str] = []  # what the hub reported about our events (last 20)
         self.rejected: str | None = None  # the hub refused our token: retrying cannot help
         self.connected = False
+        self._last_failure = ""  # the connection error last logged, so a long outage logs it once
         self.connections = 0
         self._pseq = 0  # last assigned
         self._acked = 0
@@ -205,7 +206,10 @@ class Publisher:
                     return
                 log.info("hub connection closed: %s", err)
             except (OSError, TimeoutError, InvalidHandshake, ValueError) as err:
-                log.info("hub %s unreachable: %s", self.url, err)
+                failure = f"hub {self.url} unreachable: {err}"
+                if failure != self._last_failure:  # once per outage, not once per retry
+                    log.info("%s (retrying)", failure)
+                    self._last_failure = failure
             if self.connected:
                 delay = self.backoff[0]  # it was up: retry soon, then back off again
             self.connected = False
@@ -222,6 +226,7 @@ class Publisher:
         last_pseq = welcome.get("last_pseq")
         self._resume(last_pseq if isinstance(last_pseq, int) else 0)
         self.connected = True
+        self._last_failure = ""
         self.connections += 1
         log.info("publishing to %s as %s (hub had pseq %s)", self.url, self.publisher_id, last_pseq)
         receiver = asyncio.create_task(self._receive(ws))
