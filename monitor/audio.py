@@ -238,10 +238,15 @@ class PcmSource:
         frame_bytes = 2 * self.channels
         want = int(self.rate * BLOCK_SECONDS) * frame_bytes
         started, position, carry = time.monotonic(), 0.0, b""
+        first = True
         while True:
             raw = self.stream.read(want)
             if not raw:
                 return
+            if first and raw[:4] == b"RIFF" and raw[8:12] == b"WAVE":
+                # Its header would be decoded as a click of noise, its rate and channels ignored.
+                raise InputError("stdin carries a WAV file, not raw PCM: give the file's path instead of '-'")
+            first = False
             raw, carry = carry + raw, b""
             cut = len(raw) - len(raw) % frame_bytes
             raw, carry = raw[:cut], raw[cut:]

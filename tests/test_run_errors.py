@@ -147,3 +147,35 @@ def test_stdin_needs_a_rate() -> None:
 def test_mixed_inputs(good_wav: Path) -> None:
     """Files and devices at once are refused."""
     _fails_clearly("run", str(good_wav), "--caller-device", "0", says="not a mix")
+
+
+def test_a_wav_piped_as_raw_pcm_is_refused(good_wav: Path) -> None:
+    """A WAV file on stdin would have its header decoded as audio: say to give its path."""
+    _fails_clearly("run", "-", "--rate", "8000", says="stdin carries a WAV file", stdin=good_wav.read_bytes())
+
+
+def test_rate_belongs_to_stdin_and_devices(good_wav: Path) -> None:
+    """--rate with a WAV file (which has its own rate) or of zero is refused, not ignored."""
+    _fails_clearly("run", str(good_wav), "--rate", "8000", says="a WAV file carries its own")
+    _fails_clearly("run", "-", "--rate", "0", says="--rate must be a positive", stdin=b"\0" * 100)
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [(["--quiet-end", "-1"], "--quiet-end"), (["--endpointing", "foo"], "--endpointing takes")],
+)
+def test_bad_options_are_reported_before_looking_for_a_model(
+    good_wav: Path, tmp_path: Path, option: list[str], says: str
+) -> None:
+    """A bad option is named even where no model could be found (it is checked first)."""
+    _fails_clearly("run", str(good_wav), *option, "--model", str(tmp_path / "no-model-here"), says=says)
+
+
+def test_a_call_from_a_wav_per_party_is_named_without_the_caller_suffix(tmp_path: Path) -> None:
+    """--caller X_caller.wav --agent X_agent.wav is call "X", not "X_caller"."""
+    quiet = np.zeros(4000, dtype=np.int16)
+    caller = write_wav(tmp_path / "Auto_Repairs_40_caller.wav", quiet, 8000)
+    agent = write_wav(tmp_path / "Auto_Repairs_40_agent.wav", quiet, 8000)
+    result = heatmon("run", "--caller", str(caller), "--agent", str(agent))
+    assert result.code == 0, result.stderr
+    assert {e["call"] for e in result.events} == {"Auto_Repairs_40"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -63,7 +64,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--rate",
         type=int,
         default=None,
-        help="sample rate of raw PCM on stdin, or of live capture (default 16000)",
+        help="sample rate of raw PCM on stdin (required there) or of live capture (default 16000); "
+        "WAV files carry their own",
     )
     src.add_argument(
         "--channels", type=int, default=1, choices=[1, 2], help="channels of raw PCM on stdin (default: 1)"
@@ -109,16 +111,21 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Options first: a mistyped option is reported as such, not as a missing model.
+    endpointing = _endpointing(args.endpointing)
+    if args.quiet_end < 0:
+        raise InputError("--quiet-end must be 0 (off) or a number of seconds")
+    if args.rate is not None and args.rate <= 0:
+        raise InputError(f"--rate must be a positive number of samples per second, not {args.rate}")
+    if args.rate is not None and (args.caller or any(f != "-" for f in args.files)):
+        raise InputError("--rate is for raw PCM on stdin and live devices; a WAV file carries its own")
     roles = ChannelRoles(caller=CHANNEL_NAMES[args.caller_channel])
     sources = _sources(args, roles)
     try:
         model_dir = resolve_model(args.model)
-        endpointing = _endpointing(args.endpointing)
         model = SpeechModel(endpointing_overlay(model_dir, endpointing))
         specs = [CallSpec(call, source, _analysis(call)) for call, source in sources]
         emit: Emit = ConsoleView(sys.stdout, show_call=len(specs) > 1) if args.console else print_event
-        if args.quiet_end < 0:
-            raise InputError("--quiet-end must be 0 (off) or a number of seconds")
         options = CallOptions(
             agent=args.agent_name,
             partials=args.partials or args.console or bool(args.hub),
@@ -188,7 +195,7 @@ def _sources(args: argparse.Namespace, roles: ChannelRoles) -> list[tuple[str, A
             raise InputError("--agent needs --caller too (the caller is the one whose heat we track)")
         files = {"caller": args.caller, **({"agent": args.agent} if args.agent else {})}
         both: AudioSource = WavSource(files, roles, realtime=args.realtime)
-        return [(str(args.call or args.caller.stem), both)]
+        return [(str(args.call or _call_name(args.caller)), both)]
     if args.call and len(args.files) > 1:
         raise InputError("--call names one call; with several files each call is named after its file")
     sources: list[tuple[str, AudioSource]] = []
@@ -209,6 +216,11 @@ def _sources(args: argparse.Namespace, roles: ChannelRoles) -> list[tuple[str, A
             opened.close()
         raise
     return sources
+
+
+def _call_name(caller_file: Path) -> str:
+    """The call id for a WAV per party: the caller file's name without its "_caller" ending."""
+    return re.sub(r"[-_. ]?caller$", "", caller_file.stem, flags=re.IGNORECASE) or caller_file.stem
 
 
 def _unique_names(files: list[str], explicit: str | None) -> list[tuple[str, str]]:
