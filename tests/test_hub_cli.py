@@ -115,7 +115,7 @@ def test_token_add_and_list(tmp_path: Path):
         (("hub", "--keyfile", "k.pem"), "--keyfile needs --certfile"),
         (("hub", "--certfile", "/nonexistent.pem"), "cannot load TLS certificate"),
         (("hub", "--no-store", "--retain-days", "5"), "--retain-days needs the store"),
-        (("hub", "--retain-days", "-1"), "--retain-days needs the store and a number of days >= 0"),
+        (("hub", "--retain-days", "-1"), "argument --retain-days: must be a number of days, 0 or more"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(tmp_path: Path, args: tuple[str, ...], message: str):

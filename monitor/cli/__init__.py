@@ -14,6 +14,20 @@ from collections.abc import Sequence
 from monitor import __version__
 from monitor.errors import HeatmonError
 
+DESCRIPTION = """\
+Offline, real-time heat monitor for customer calls: Vosk transcription, caller
+sentiment, call heat and H.E.A.T. coaching."""
+
+#: Shown under `heatmon --help`; each line is a valid command line (a test parses them).
+EXAMPLES = """\
+examples:
+  heatmon demo                     try it out: a floor of simulated calls
+  heatmon models pull en-us        get the English speech model (40 MB, once)
+  heatmon run call.wav --console   watch a recorded call (stereo: caller left)
+  heatmon hub                      serve the dashboards for live calls
+
+`heatmon COMMAND --help` tells more about each command."""
+
 #: Subcommand modules, in the order `heatmon --help` lists them.
 COMMANDS: tuple[str, ...] = ("demo", "run", "devices", "models", "hub", "store", "replay", "score")
 
@@ -22,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, every subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="heatmon",
-        description="Offline, real-time heat monitor for customer calls: Vosk transcription, "
-        "caller sentiment, call heat and H.E.A.T. coaching.",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"heatmon {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

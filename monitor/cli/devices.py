@@ -14,9 +14,15 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         sub,
         "devices",
         help="list audio input devices for live capture",
-        description="List the audio input devices heatmon can capture from. Pass a device's number or "
-        "name to `heatmon run --device` (one stereo device: caller + agent) or to "
-        "--caller-device / --agent-device (one device per party).",
+        description="""\
+List the audio input devices heatmon can capture from. Pass a device's number
+or name to `heatmon run --device` (one stereo device: caller + agent) or to
+--caller-device / --agent-device (one device per party).
+
+examples:
+  heatmon devices
+  heatmon run --device "USB Headset" --console
+  heatmon run --caller-device 3 --agent-device 5 --console""",
     )
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     p.set_defaults(func=run)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from monitor.cli.common import add_subparser
+from monitor.cli.store import days
 from monitor.errors import HeatmonError, InputError
 from monitor.hub.auth import Grant, Tokens, default_tokens_path
 from monitor.hub.history import register_history
@@ -19,6 +20,7 @@ from monitor.paths import data_dir
 from monitor.store import Store, StoreReader, StoreSink, db_path
 
 PAGES = {"supervisor": "floor", "agent": "agent"}
+ROLES = ("publisher", "agent", "supervisor")
 
 
 class HubError(HeatmonError):
@@ -31,23 +33,26 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "hub",
         help="run the websocket hub and serve the dashboards",
         description="""\
-Run the hub: one port for publishers (`heatmon run/replay --hub`), the supervisor floor
-board (/floor) and the agent view (/agent). On first start it creates a tokens file with
-fresh random tokens (one publisher, one supervisor, one agent named "agent") and prints
-the URLs to open; the token travels in the URL fragment, never to the server's logs.
-Every call is kept in the call store (<data>/heatmon.sqlite3) unless --no-store; a
-publisher's events are acknowledged only once they are stored.
+Run the hub: one port for publishers (`heatmon run/replay --hub`), the
+supervisor floor board (/floor) and the agent view (/agent). On first start it
+creates a tokens file with fresh random tokens (one publisher, one supervisor,
+one agent named "agent") and prints the URLs to open; the token travels in the
+URL fragment, never to the server's logs. Every call is kept in the call store
+(<data>/heatmon.sqlite3) unless --no-store; a publisher's events are
+acknowledged only once they are stored.
 
 examples:
   heatmon hub
-  heatmon hub --host 0.0.0.0 --port 9000 --allow-origin https://wallboard.example
+  heatmon hub --host 0.0.0.0 --port 9000 --allow-origin https://board.example
   heatmon hub --certfile hub.pem --keyfile hub.key
   heatmon hub --retain-days 90 --redact
   heatmon token add --role agent --agent alice""",
     )
     hub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    hub.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
-    hub.add_argument("--tokens", type=Path, help="tokens file (default <data>/tokens.json)")
+    hub.add_argument(
+        "--port", type=port, default=8765, help="port to listen on (default 8765; 0 picks a free one)"
+    )
+    hub.add_argument("--tokens", type=Path, metavar="FILE", help="tokens file (default <data>/tokens.json)")
     hub.add_argument(
         "--data", type=Path, metavar="DIR", help=f"heatmon data directory (default {data_dir()})"
     )
@@ -59,12 +64,14 @@ examples:
     )
     hub.add_argument(
         "--retain-days",
-        type=float,
+        type=days,
         metavar="N",
-        help="delete stored calls older than N days (at start, then daily)",
+        help="delete stored calls older than N days, N >= 0 (at start, then daily)",
     )
-    hub.add_argument("--certfile", type=Path, help="TLS certificate (PEM): serve https/wss")
-    hub.add_argument("--keyfile", type=Path, help="TLS private key (PEM), if not in the certificate file")
+    hub.add_argument("--certfile", type=Path, metavar="FILE", help="TLS certificate (PEM): serve https/wss")
+    hub.add_argument(
+        "--keyfile", type=Path, metavar="FILE", help="TLS private key (PEM), if not in the certificate file"
+    )
     hub.add_argument(
         "--allow-origin",
         action="append",
@@ -80,9 +87,9 @@ examples:
         "token",
         help="add or list hub tokens",
         description="""\
-Manage the hub's tokens file. Roles: publisher (may only publish calls), agent (sees only
-the calls whose agent is NAME), supervisor (sees every call). A running hub reads the file
-at start: restart it after adding tokens.
+Manage the hub's tokens file. Roles: publisher (may only publish calls), agent
+(sees only the calls whose agent is NAME), supervisor (sees every call). A
+running hub reads the file at start: restart it after adding tokens.
 
 examples:
   heatmon token add --role agent --agent alice
@@ -93,15 +100,38 @@ examples:
     add_one = actions.add_parser(
         "add", help="add a token", description="Add a token with a fresh random value."
     )
-    add_one.add_argument("--role", required=True, choices=("publisher", "agent", "supervisor"))
-    add_one.add_argument("--agent", help="for --role agent: the agent's name as publishers report it")
+    add_one.add_argument(
+        "--role",
+        required=True,
+        choices=ROLES,
+        help="publisher: may only publish calls; agent: sees only the calls of --agent NAME; "
+        "supervisor: sees every call",
+    )
+    add_one.add_argument(
+        "--agent", metavar="NAME", help="for --role agent: the agent's name as publishers report it"
+    )
     add_one.add_argument("--name", help="a label for a supervisor or publisher token")
-    add_one.add_argument("--tokens", type=Path, help=f"tokens file (default {default_tokens_path()})")
+    add_one.add_argument(
+        "--tokens", type=Path, metavar="FILE", help=f"tokens file (default {default_tokens_path()})"
+    )
     add_one.set_defaults(func=run_token_add)
     listing = actions.add_parser("list", help="list tokens", description="List the tokens of the file.")
-    listing.add_argument("--tokens", type=Path, help=f"tokens file (default {default_tokens_path()})")
+    listing.add_argument(
+        "--tokens", type=Path, metavar="FILE", help=f"tokens file (default {default_tokens_path()})"
+    )
     listing.add_argument("--show", action="store_true", help="print the tokens in full")
     listing.set_defaults(func=run_token_list)
+
+
+def port(text: str) -> int:
+    """argparse type: a TCP port, 0 (any free port) to 65535 (`--port`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
+    return value
 
 
 def page_url(base: str, grant: Grant) -> str:
@@ -118,8 +148,8 @@ def run_hub(args: argparse.Namespace) -> int:
             raise InputError(f"cannot load TLS certificate {args.certfile}: {err}") from err
     elif args.keyfile:
         raise InputError("--keyfile needs --certfile")
-    if args.retain_days is not None and (args.no_store or args.retain_days < 0):
-        raise InputError("--retain-days needs the store and a number of days >= 0")
+    if args.retain_days is not None and args.no_store:
+        raise InputError("--retain-days needs the store: leave out --no-store")
     data = args.data or data_dir()
     path = args.tokens or data / "tokens.json"
     tokens, created = Tokens.load_or_create(path)

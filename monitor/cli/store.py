@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import time
@@ -19,6 +20,9 @@ from monitor.review import clock
 from monitor.store import CallFilter, Store, db_path
 from monitor.store_queries import parse_when
 
+#: SQLite's largest integer: a --limit above it means "every call" all the same.
+SQLITE_MAX_INT = 2**63 - 1
+
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     calls = add_subparser(
@@ -26,9 +30,9 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "calls",
         help="list the stored calls",
         description="""\
-List the calls in the call store, newest first, with their peak heat and alert kinds.
-The first column is the call's store reference (#N); `export` and `report` take it or
-the call id (then the newest call with that id).
+List the calls in the call store, newest first, with their peak heat and alert
+kinds. The first column is the call's store reference (#N); `export` and
+`report` take it or the call id (then the newest call with that id).
 
 examples:
   heatmon calls
@@ -36,13 +40,19 @@ examples:
   heatmon calls --alert escalation --search "supervisor" --json""",
     )
     _data_arg(calls)
-    calls.add_argument("--agent", help="only this agent's calls")
-    calls.add_argument("--since", help="started at or after: 2026-11-01, an ISO time, or 30m/12h/7d/2w ago")
-    calls.add_argument("--until", help="started before: a date or ISO time (same forms as --since)")
-    calls.add_argument("--min-heat", type=float, metavar="N", help="peak heat at least N (0-100)")
+    calls.add_argument("--agent", metavar="NAME", help="only this agent's calls")
+    calls.add_argument(
+        "--since", metavar="WHEN", help="started at or after: 2026-11-01, an ISO time, or 30m/12h/7d/2w ago"
+    )
+    calls.add_argument(
+        "--until", metavar="WHEN", help="started before: a date or ISO time (same forms as --since)"
+    )
+    calls.add_argument("--min-heat", type=heat, metavar="N", help="peak heat at least N (0-100)")
     calls.add_argument("--alert", metavar="KIND", help="only calls with an alert of this kind")
     calls.add_argument("--search", metavar="TEXT", help="text in the transcript, caller name or call id")
-    calls.add_argument("--limit", type=int, default=50, help="at most this many calls (default 50)")
+    calls.add_argument(
+        "--limit", type=count, default=50, metavar="N", help="at most N calls, N >= 1 (default 50)"
+    )
     calls.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     calls.set_defaults(func=run_calls)
 
@@ -51,8 +61,9 @@ examples:
         "export",
         help="write one stored call as JSON",
         description="""\
-Write one stored call as JSON: the call, its turns, heat changes, alerts, acknowledgements,
-coach steps and supervisor messages (wire-contract events) and its after-call review.
+Write one stored call as JSON: the call, its turns, heat changes, alerts,
+acknowledgements, coach steps and supervisor messages (wire-contract events)
+and its after-call review.
 
 examples:
   heatmon export billing-dispute
@@ -60,7 +71,9 @@ examples:
     )
     export.add_argument("call", metavar="CALL_ID", help="a call id (its newest call) or a store reference #N")
     _data_arg(export)
-    export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    export.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="file to write (default: standard output)"
+    )
     export.add_argument("--redact", action="store_true", help="mask card numbers and long digit runs")
     export.set_defaults(func=run_export)
 
@@ -69,10 +82,10 @@ examples:
         "report",
         help="write one stored call as a standalone HTML review",
         description="""\
-Write the after-call review of one stored call as a single HTML file that needs nothing
-else (no network, no scripts): heat timeline chart with alerts and H.E.A.T. steps, the
-transcript with the caller's sentiment in colour, and the summary (peak heat, time from
-hot to calm, steps taken and when, alerts).
+Write the after-call review of one stored call as a single HTML file that
+needs nothing else (no network, no scripts): heat timeline chart with alerts
+and H.E.A.T. steps, the transcript with the caller's sentiment in colour, and
+the summary (peak heat, time from hot to calm, steps taken and when, alerts).
 
 examples:
   heatmon report heat-deescalation
@@ -80,7 +93,9 @@ examples:
     )
     report.add_argument("call", metavar="CALL_ID", help="a call id (its newest call) or a store reference #N")
     _data_arg(report)
-    report.add_argument("-o", "--output", type=Path, help="HTML file to write (default: call-<id>.html)")
+    report.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="HTML file to write (default: call-<id>.html)"
+    )
     report.add_argument("--redact", action="store_true", help="mask card numbers and long digit runs")
     report.set_defaults(func=run_report)
 
@@ -89,16 +104,60 @@ examples:
         "purge",
         help="delete stored calls older than N days",
         description="""\
-Delete every call that started more than N days ago, with all its turns, heat, alerts
-and coaching (retention). A running hub with --retain-days does this by itself.
+Delete every call that started more than N days ago, with all its turns, heat,
+alerts and coaching (retention). N may be a fraction (0.5 = 12 hours);
+N = 0 deletes every stored call. A running hub with --retain-days does this
+by itself.
 
 examples:
   heatmon purge --retain-days 90
   heatmon purge --retain-days 0 --data /tmp/heatmon-test""",
     )
-    purge.add_argument("--retain-days", type=float, required=True, metavar="N", help="keep the last N days")
+    purge.add_argument(
+        "--retain-days",
+        type=days,
+        required=True,
+        metavar="N",
+        help="keep the calls of the last N days (N >= 0; 0 deletes them all)",
+    )
     _data_arg(purge)
     purge.set_defaults(func=run_purge)
+
+
+def count(text: str) -> int:
+    """argparse type: a whole number of 1 or more (`--limit`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more, not {text!r}")
+    return value
+
+
+def heat(text: str) -> float:
+    """argparse type: a heat value, 0 to 100 (`--min-heat`)."""
+    value = _number(text)
+    if value is None or not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a heat from 0 to 100, not {text!r}")
+    return value
+
+
+def days(text: str) -> float:
+    """argparse type: a number of days, 0 or more (`--retain-days` of `purge` and `hub`)."""
+    value = _number(text)
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of days, 0 or more, not {text!r}")
+    return value
+
+
+def _number(text: str) -> float | None:
+    """The finite number `text` spells, else None (nan and inf are no heat and no age)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _data_arg(parser: argparse.ArgumentParser) -> None:
@@ -120,7 +179,7 @@ def run_calls(args: argparse.Namespace) -> int:
         min_heat=args.min_heat,
         alert_kind=args.alert,
         text=args.search,
-        limit=args.limit,
+        limit=min(args.limit, SQLITE_MAX_INT),
     )
     store = _open(args)
     try:

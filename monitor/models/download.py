@@ -13,12 +13,15 @@ import hashlib
 import http.client
 import os
 import shutil
+import socket
+import ssl
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from monitor.errors import ModelError
 from monitor.models.manifest import ModelSpec
@@ -33,6 +36,10 @@ TIMEOUT = 30.0
 
 class DownloadInterrupted(ModelError):
     """The connection broke or the user pressed Ctrl-C; the partial archive is kept to resume."""
+
+
+class ServerUnreachable(ModelError):
+    """No connection to the download server (no network, a name that does not resolve, refused)."""
 
 
 def part_path(spec: ModelSpec, models_dir: Path) -> Path:
@@ -84,7 +91,10 @@ def _download(spec: ModelSpec, url: str, archive: Path, progress: Progress | Non
     if not spec.size_approx and have > spec.size:
         archive.unlink()
         have = 0
-    request = urllib.request.Request(url, headers={"User-Agent": "heatmon"})
+    try:
+        request = urllib.request.Request(url, headers={"User-Agent": "heatmon"})
+    except ValueError as err:  # no scheme: a $HEATMON_MODEL_URL like "mirror.lan/vosk"
+        raise ModelError(f"cannot download {spec.name}: {url} is not a URL ({err})") from err
     if have:
         request.add_header("Range", f"bytes={have}-")
     try:
@@ -96,6 +106,12 @@ def _download(spec: ModelSpec, url: str, archive: Path, progress: Progress | Non
         raise ModelError(f"download of {spec.name} failed: HTTP {err.code} {err.reason} from {url}") from err
     except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
+        why = _unreachable(reason)
+        if why is not None:
+            host = urlsplit(url).hostname or url
+            raise ServerUnreachable(
+                f"cannot download {spec.name}: the download server {host} could not be reached ({why})"
+            ) from err
         raise ModelError(f"cannot download {spec.name} from {url}: {reason}") from err
     with response:
         if response.status != 206:
@@ -109,6 +125,19 @@ def _download(spec: ModelSpec, url: str, archive: Path, progress: Progress | Non
             )
         expected = spec.size if not spec.size_approx else total
         _stream(response, archive, have, expected, spec.name, progress)
+
+
+def _unreachable(reason: object) -> str | None:
+    """Why no connection could be made, in words, or None if the failure is of another kind."""
+    if isinstance(reason, socket.gaierror):
+        return "its name does not resolve: no network, or no DNS?"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, TimeoutError):
+        return f"no answer within {TIMEOUT:g} s"
+    if isinstance(reason, OSError) and not isinstance(reason, (ssl.SSLError, FileNotFoundError)):
+        return reason.strerror or str(reason)
+    return None
 
 
 def _stream(

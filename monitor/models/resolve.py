@@ -58,6 +58,7 @@ def resolve_model(
     *,
     models_dir: Path | None = None,
     manifest: Manifest | None = None,
+    origin: str | None = "--model",
 ) -> Path:
     """The model directory to load, in this order of precedence:
 
@@ -68,12 +69,14 @@ def resolve_model(
     5. Vosk's own caches (`$VOSK_MODEL_PATH`, `~/.cache/vosk`, `/usr/share/vosk`, `%LOCALAPPDATA%/vosk`).
 
     An explicit choice that is unusable is an error, never silently replaced by another model.
+    `origin` names where `explicit` came from in error messages; None: typed on its own, as
+    the NAME of `heatmon models path NAME`.
     """
     models_dir = models_dir or paths.models_dir()
     manifest = manifest or load_manifest()
-    for chosen, origin in ((explicit, "--model"), (os.environ.get("HEATMON_MODEL"), "$HEATMON_MODEL")):
+    for chosen, source in ((explicit, origin), (os.environ.get("HEATMON_MODEL"), "$HEATMON_MODEL")):
         if chosen is not None and str(chosen).strip():
-            return _explicit(chosen, origin, models_dir, manifest)
+            return _explicit(chosen, source, models_dir, manifest)
     for candidate in discover_models(models_dir, manifest):
         return candidate
     raise ModelError(f"no Vosk speech model found; {HOW_TO_GET_ONE}")
@@ -121,7 +124,9 @@ def vosk_cache_dirs() -> list[Path]:
     return dirs
 
 
-def _explicit(chosen: str | os.PathLike[str], origin: str, models_dir: Path, manifest: Manifest) -> Path:
+def _explicit(
+    chosen: str | os.PathLike[str], origin: str | None, models_dir: Path, manifest: Manifest
+) -> Path:
     path = Path(chosen).expanduser()
     spec = manifest.find(str(chosen))
     if spec is not None and not path.exists():
@@ -131,6 +136,11 @@ def _explicit(chosen: str | os.PathLike[str], origin: str, models_dir: Path, man
         raise ModelError(
             f"model {spec.alias} ({spec.name}) is not pulled into {models_dir}; "
             f"run `heatmon models pull {spec.alias}` first"
+        )
+    if not path.exists() and origin is None:
+        raise ModelError(
+            f"{str(chosen)!r} is neither a pulled model nor a model directory; "
+            "see `heatmon models list` for the model names"
         )
     if not path.exists():
         raise ModelError(
