@@ -229,7 +229,7 @@ class CallAnalysis:
         events: list[Event] = []
         if state.level_changed or moved >= (0.5 if force else TICK_HEAT_STEP):
             self.heat.take()
-            reasons = state.reasons or (("cooling down over time",) if state.value < self._sent[0] else ())
+            reasons = state.reasons or _decay_reason(state, self._sent[0])
             events.append(self._heat_event(t, state, reasons))
             self._sent = (state.value, state.level)
         evidence = tuple(self._evidence)
@@ -307,3 +307,12 @@ def _problem_at(text: str, score: TurnScore | None) -> tuple[int | None, int]:
     words = tokens_of(text)
     starts = [i for p in phrases for i in range(len(words)) if words[i : i + len(p)] == p]
     return (min(starts) if starts else None), len(phrases)
+
+
+def _decay_reason(state: HeatState, sent: float) -> tuple[str, ...]:
+    """Why heat fell with nothing new said. Shown beside the trend arrow, so it must agree
+    with it: soon after a rise the trend over its window is still up, and heat is easing off
+    rather than cooling down."""
+    if state.value >= sent:
+        return ()
+    return ("cooling down over time",) if state.trend <= 0 else ("easing off since the last rise",)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.analysis import CallAnalysis
+from monitor.analysis import CallAnalysis, _decay_reason
 from monitor.events import Alert, Coach, Heat, Turn
+from monitor.heat import HeatState
 
 
 def turn(speaker: str, text: str, start: float, end: float, **extra: object) -> Turn:
@@ -241,3 +242,15 @@ def test_prompt_less_coach_event_names_the_last_step_once_all_are_done() -> None
     (progress,) = coach_events(events)
     assert progress.prompt == "" and progress.step == "T"
     assert all(progress.done.values())
+
+
+def test_falling_heat_explains_itself_in_agreement_with_the_trend_arrow() -> None:
+    """Heat that fell with nothing new said is "easing off" while the trend over its window is
+    still up (pages show the reason beside the trend arrow), and "cooling down" once it is down."""
+
+    def state(value: float, trend: float) -> HeatState:
+        return HeatState(value=value, level="warm", level_changed=False, trend=trend, reasons=())
+
+    assert _decay_reason(state(40.0, 20.1), sent=45.0) == ("easing off since the last rise",)
+    assert _decay_reason(state(40.0, -3.0), sent=45.0) == ("cooling down over time",)
+    assert _decay_reason(state(45.0, 5.0), sent=45.0) == ()
