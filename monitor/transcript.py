@@ -89,6 +89,8 @@ def parse_line(line: str, default_call: str) -> Turn:
     if not isinstance(data, dict):
         raise TranscriptError("a turn must be a JSON object")
     speaker = data.get("speaker")
+    if speaker is None:
+        raise TranscriptError("a turn needs a 'speaker' ('caller' or 'agent')")
     if speaker not in SPEAKERS:
         raise TranscriptError(f"unknown speaker {speaker!r} (expected 'caller' or 'agent')")
     text = data.get("text")

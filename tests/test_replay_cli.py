@@ -105,6 +105,7 @@ def test_skip_bad_skips_with_a_warning(tmp_path: Path) -> None:
     ("line", "message"),
     [
         ({"speaker": "bot", "text": "hi", "start": 0, "end": 1}, "unknown speaker 'bot'"),
+        ({"text": "hi", "start": 0, "end": 1}, "a turn needs a 'speaker'"),
         ({"speaker": "agent", "text": "hi", "start": 2, "end": 1}, "ends (1 s) before it starts (2 s)"),
         ({"speaker": "agent", "text": "hi", "start": "zero", "end": 1}, "'start' must be a number"),
         ({"speaker": "agent", "text": 5, "start": 0, "end": 1}, "'text' must be a string"),
@@ -248,3 +249,35 @@ def test_events_the_hub_never_took_end_with_exit_code_1(tmp_path: Path) -> None:
         "(they are in the output, but not on the hub or in its store)"
     ]
     assert result.stderr.count("unreachable") == 1, result.stderr
+
+
+def test_a_hub_that_refuses_the_token_is_one_line_with_what_to_do(tmp_path: Path) -> None:
+    """A wrong publisher token: one error line, naming the hub's reason and where the right
+    token comes from; exit code 2."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hub = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "hub", "--port", str(port), "--data", str(tmp_path), "--no-store"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert hub.stdout is not None
+        for line in hub.stdout:  # wait until it listens
+            if line.startswith("hub listening"):
+                break
+        path = write(tmp_path / "c10.jsonl", CALL)
+        url = f"ws://127.0.0.1:{port}"
+        result = heatmon("replay", "--fast", "--hub", url, "--hub-token", "not-the-token", str(path))
+    finally:
+        hub.terminate()
+        hub.wait(timeout=10)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("refused") == 1, result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("heatmon: error:")]
+    assert f"the hub at {url} refused this publisher: invalid token" in line
+    assert "--hub-token" in line and "--tokens FILE" in line

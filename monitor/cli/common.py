@@ -71,7 +71,11 @@ async def event_output(args: argparse.Namespace, emit: Emit) -> AsyncIterator[Em
         finally:
             flushed = await publisher.flush(timeout=10)
             if publisher.rejected:
-                raise HubRefused(f"the hub at {args.hub} refused this publisher: {publisher.rejected}")
+                raise HubRefused(
+                    f"the hub at {args.hub} refused this publisher: {publisher.rejected}; give it the "
+                    "hub's publisher token (--hub-token, $HEATMON_HUB_TOKEN, or the hub's tokens file "
+                    "with --tokens FILE)"
+                )
             if not flushed:
                 raise HubUndelivered(
                     f"{publisher.unacked} events were not acknowledged by the hub at {args.hub} "

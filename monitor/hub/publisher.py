@@ -202,7 +202,8 @@ class Publisher:
                 if reason.startswith(FATAL_REASONS):
                     self.rejected = reason
                     self._ack_changed.set()
-                    log.error("hub %s refused the publisher: %s", self.url, reason)
+                    # Whoever owns the publisher reports it (see `rejected`); here only for the log.
+                    log.debug("hub %s refused the publisher: %s", self.url, reason)
                     return
                 log.info("hub connection closed: %s", err)
             except (OSError, TimeoutError, InvalidHandshake, ValueError) as err:
