@@ -119,7 +119,7 @@ def choose_mode(audio: str, model: str | None) -> Mode:
             raise ModelError(f"--audio on: {err}") from err
         if model is not None:  # a model asked for by name must be usable, never silently dropped
             raise
-        log.info("no audio mode: %s", err)
+        log.debug("no audio mode: %s", err)  # the mode line printed next says it in short
         return Mode(
             False, "transcript mode (audio mode needs an English Vosk model: `heatmon models pull en-us`)"
         )
@@ -187,7 +187,11 @@ async def _demo(
                     log.warning(
                         "%d demo events were not stored: the hub did not acknowledge them", publisher.unacked
                     )
-            print(f"demo stopped: {len(floor.started)} calls played, each ended and stored", flush=True)
+            played = len(floor.started)
+            print(
+                f"demo stopped: {played} call{'' if played == 1 else 's'} played, each ended and stored",
+                flush=True,
+            )
             print(f"  review them: heatmon calls --data {data}", flush=True)
     finally:
         await sink.aclose()

@@ -176,10 +176,10 @@ class Hub:
         try:
             grant = self.tokens.check(hello.get("token"), hello.get("role"))
         except AuthError as err:
-            log.info("rejected %s: %s", ws.remote_address, err.reason)
+            log.info("rejected %s: %s", _peer(ws), err.reason)
             await ws.close(CloseCode.POLICY_VIOLATION, err.reason)
             return
-        log.info("%s %s connected from %s", grant.role, grant.name, ws.remote_address)
+        log.info("%s %s connected from %s", grant.role, grant.name, _peer(ws))
         try:
             if grant.role == "publisher":
                 await self._serve_publisher(ws, grant, hello)
@@ -350,3 +350,12 @@ async def serve_hub(
         finally:
             keeper.cancel()
             await asyncio.wait([keeper])
+
+
+def _peer(ws: ServerConnection) -> str:
+    """The viewer's address as people write it: 127.0.0.1:52336, [::1]:52336."""
+    address = ws.remote_address
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(address)
