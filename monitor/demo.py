@@ -16,12 +16,11 @@ import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
 from monitor.errors import InputError
-from monitor.events import CallEnded, CallStarted, Event, Turn
+from monitor.events import CallEnded, CallStarted, Event, Turn, utc_timestamp
 from monitor.paths import BUNDLED_MODELS
 from monitor.replay import replay_events, replay_paced
 from monitor.transcript import read_transcript
@@ -100,10 +99,6 @@ def cut_short(call: DemoCall, call_id: str, at: float) -> CallEnded:
     return CallEnded(call=call_id, t=round(at, 2), duration=round(at, 2), summary=summary)
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class Player(Protocol):
     """Plays one demo call from `call_started` to `call_ended` (also when cancelled)."""
 
@@ -130,7 +125,7 @@ class TranscriptPlayer:
             call.turns,
             call=call_id,
             agent=agent,
-            started_at=now_iso(),
+            started_at=utc_timestamp(),
             source=f"demo transcript: {call.title}",
             speed=self.speed,
         )

@@ -25,12 +25,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from monitor.asr import PartialText, PartyRecognizer, SpeechModel, Utterance
 from monitor.audio import BLOCK_SECONDS, AudioBlock, AudioSource
-from monitor.events import CallEnded, CallStarted, Event, Partial, Turn
+from monitor.events import CallEnded, CallStarted, Event, Partial, Turn, utc_timestamp
 from monitor.levels import LevelTrack
 
 log = logging.getLogger("heatmon")
@@ -109,7 +108,7 @@ class CallSession:
                 call=self.call,
                 t=0.0,
                 agent=self._options.agent,
-                started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                started_at=utc_timestamp(),
                 source=self._source.description,
             )
         )
@@ -133,7 +132,8 @@ class CallSession:
             dropped = getattr(self._source, "dropped", 0)
             if dropped:
                 summary = {**summary, "dropped_audio_blocks": dropped}
-            self._emit(CallEnded(call=self.call, t=self.position, duration=self.position, summary=summary))
+            end = round(self.position, 3)
+            self._emit(CallEnded(call=self.call, t=end, duration=end, summary=summary))
 
     async def _batches(self) -> AsyncIterator[list[AudioBlock]]:
         """The source's blocks, read by a daemon thread, in batches of whatever has arrived.

@@ -8,6 +8,7 @@ Pure: dict in, text out.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
@@ -94,7 +95,7 @@ def render_report(detail: Mapping[str, Any]) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
             f"<h1>{escape(title)}</h1>",
-            f'<p class="meta">Started {escape(str(call.get("started_at") or "—"))} · '
+            f'<p class="meta">Started {escape(_when(call.get("started_at")))} · '
             f"duration {clock(review['duration'])} · source {escape(str(call.get('source') or '—'))} · "
             f"{escape(str(detail.get('ref', '')))}</p>",
             _cards(review),
@@ -231,3 +232,17 @@ def _timeline(detail: Mapping[str, Any]) -> str:
         )
     rows.sort(key=lambda r: (r[0], r[1]))
     return f'<table id="transcript">{"".join(r[2] for r in rows)}</table>'
+
+
+def _when(started_at: object) -> str:
+    """A call's start as people read it. The report is a file opened anywhere, later: its
+    reader's time zone is unknown, so the time is given in UTC and says so."""
+    if not isinstance(started_at, str) or not started_at:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+    except ValueError:
+        return started_at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

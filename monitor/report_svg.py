@@ -48,6 +48,14 @@ def heat_chart(detail: Mapping[str, Any], review: Mapping[str, Any]) -> str:
         parts.append(
             f'<text x="{x(t)}" y="{TOP + plot_h + 14}" text-anchor="middle" class="axis">{clock(t)}</text>'
         )
+    # A call starts calm at 0 (the heat model's start): the line begins there, not at the
+    # first change, which may come a minute in.
+    if heat and float(heat[0]["t"]) > 0:
+        first = heat[0]
+        parts.append(
+            f'<polyline fill="none" stroke="{LEVEL_COLOURS["calm"]}" stroke-width="2.5" points="'
+            f'{x(0.0)},{y(0.0)} {x(first["t"])},{y(0.0)} {x(first["t"])},{y(first["value"])}"/>'
+        )
     # One segment per heat change, coloured by the level the call was at.
     for prev, cur in itertools.pairwise(heat):
         colour = LEVEL_COLOURS.get(str(prev.get("level")), "#777")

@@ -134,6 +134,15 @@ def test_report_escapes_what_was_said() -> None:
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in html
 
 
+def test_report_gives_the_start_in_utc_as_people_read_it() -> None:
+    """The start reads "2026-11-20 17:30 UTC" whatever offset the stored time has."""
+    store = Store.open(Path(":memory:"))
+    store.write_events(call_events("calm-move", "2026-11-20T18:30:05+01:00"))
+    html = render_report(store.call_detail("calm-move"))
+    store.close()
+    assert "Started 2026-11-20 17:30 UTC ·" in html
+
+
 def test_report_lists_coach_prompts_not_the_prompt_less_coach_events() -> None:
     """A coach event that only ticked steps is no prompt row in the report; the step it ticked is done."""
     store = Store.open(Path(":memory:"))
@@ -171,3 +180,19 @@ def test_report_renders_in_chromium(data: Path, tmp_path: Path) -> None:
         assert page.locator("tr.msg-row td.time").inner_text() == "3:00"  # on the call's clock
         page.screenshot(path=str(ARTIFACTS / "report_heat_deescalation.png"), full_page=True)
     assert requests == [out.as_uri()]
+
+
+def test_heat_chart_line_starts_calm_at_zero_before_the_first_change() -> None:
+    """The first heat change may come a minute in; the line runs from the call's start (calm, 0)."""
+    from monitor.report_svg import LEFT, heat_chart
+
+    detail = {
+        "heat": [{"t": 58.0, "value": 30.0, "level": "warm"}, {"t": 90.0, "value": 20.0, "level": "calm"}]
+    }
+    svg = heat_chart(detail, {"duration": 120.0})
+    first = re.search(r'<polyline[^>]*points="([^"]+)"', svg)
+    assert first is not None
+    start_x, start_y = first[1].split()[0].split(",")
+    assert float(start_x) == LEFT
+    zero_y = re.search(r'<text x="[\d.]+" y="([\d.]+)" text-anchor="end" class="axis">0</text>', svg)
+    assert zero_y is not None and float(start_y) == float(zero_y[1]) - 4

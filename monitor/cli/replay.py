@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 from monitor.cli.common import Emit, add_hub_options, add_subparser, event_output, print_event
 from monitor.errors import InputError
+from monitor.events import utc_timestamp
 from monitor.lexicon import Lexicon
 from monitor.playbook import Playbook
 from monitor.replay import replay_events, replay_paced
@@ -79,7 +79,7 @@ def run_replay(args: argparse.Namespace) -> int:
     for transcript in transcripts:
         for warning in transcript.warnings:
             print(f"heatmon: warning: {warning}", file=sys.stderr)
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    started_at = utc_timestamp()
     asyncio.run(_replay(args, transcripts, started_at, playbook, lexicon))
     return 0
 
