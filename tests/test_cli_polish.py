@@ -280,3 +280,25 @@ def test_top_level_help_shows_examples_that_parse(capsys: pytest.CaptureFixture[
     for words in commands:
         args = build_parser().parse_args(words[1:])
         assert args.command == words[1] and callable(args.func)
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["replay", "--console", "x.jsonl"], "usage: heatmon replay"),
+        (["models", "pull", "en-us", "--bogus"], "usage: heatmon models pull"),
+        (["--bogus"], "usage: heatmon [-h]"),
+    ],
+)
+def test_an_unknown_option_shows_its_own_commands_usage(
+    argv: list[str], usage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An option the command does not have is answered with that command's usage, exit 2."""
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(usage)
+        and f"unrecognized arguments: {argv[-2] if argv[0] == 'replay' else argv[-1]}" in err
+    )

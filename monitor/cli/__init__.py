@@ -47,10 +47,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser of the deepest subcommand named in `argv` (`heatmon models pull` -> pull's)."""
+    for word in argv:
+        subcommands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if subcommands is None:
+            break
+        if word in subcommands.choices:
+            parser = subcommands.choices[word]
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse would answer with `heatmon`'s usage; the subcommand's own is the useful one.
+        command_parser(parser, sys.argv[1:] if argv is None else argv).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     # stdout carries the events; progress and warnings go to stderr
     logging.basicConfig(level=logging.INFO, format="heatmon: %(message)s", stream=sys.stderr)
     if not getattr(args, "func", None):
