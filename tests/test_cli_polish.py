@@ -3,6 +3,7 @@ an unreachable download server explained, and help that fits an 80-column termin
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import shlex
 import socket
@@ -217,8 +218,11 @@ def test_pull_with_a_malformed_mirror_variable_is_one_line(
 # ---------------------------------------------------------------- help
 
 
+#: Every command and subcommand (a test below checks none is missing).
 OWNED = [
     [],
+    ["demo"],
+    ["run"],
     ["devices"],
     ["models"],
     ["models", "list"],
@@ -232,8 +236,24 @@ OWNED = [
     ["export"],
     ["report"],
     ["purge"],
+    ["replay"],
     ["score"],
 ]
+
+
+def subcommands(parser: argparse.ArgumentParser, prefix: list[str]) -> list[list[str]]:
+    """`prefix` and the argv of every subcommand below it, nested ones included."""
+    found = [prefix]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found += subcommands(child, [*prefix, name])
+    return found
+
+
+def test_help_checks_cover_every_subcommand() -> None:
+    """A new subcommand cannot slip past the 80-column check."""
+    assert sorted(subcommands(build_parser(), [])) == sorted(OWNED)
 
 
 def help_text(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:

@@ -34,23 +34,26 @@ from monitor.store import StoreReader, StoreSink, db_path
 log = logging.getLogger("heatmon")
 
 DESCRIPTION = """\
-Start a hub and a floor of simulated calls, and print the supervisor board's URL and an
-agent's view URL to open (the token travels in the URL fragment). The calls are the
-bundled demo calls (billing dispute, outage, a caller who wants a supervisor, an abusive
-caller, calm calls, a H.E.A.T. de-escalation, an escalation), started a few seconds apart
-and replaced as they end, so the board stays alive. Runs until Ctrl-C or --duration.
+Start a hub and a floor of simulated calls, and print the supervisor board's
+URL and an agent's view URL to open (the token travels in the URL fragment).
+The calls are the bundled demo calls (billing dispute, outage, a caller who
+wants a supervisor, an abusive caller, calm calls, a H.E.A.T. de-escalation,
+an escalation), started a few seconds apart and replaced as they end, so the
+board stays alive. Runs until Ctrl-C or --duration.
 
-Where an English Vosk model is found (`heatmon models pull en-us`), the calls are spoken
-by espeak-ng on two channels and transcribed live by Vosk (audio mode, real time);
-otherwise their transcripts are replayed through the same analysis (transcript mode).
-Each tile says which. Every call is kept for review (the board's "Call history", or
-`heatmon calls --data <dir>`) in a call store of the demo's own, <data>/demo by default, so
-simulated calls never mix with real ones; the demo's tokens are kept there too.
+Where an English Vosk model is found (`heatmon models pull en-us`), the calls
+are spoken by espeak-ng on two channels and transcribed live by Vosk (audio
+mode, real time); otherwise their transcripts are replayed through the same
+analysis (transcript mode). Each tile says which. Every call is kept for
+review (the board's "Call history", or `heatmon calls --data <dir>`) in a call
+store of the demo's own, <data>/demo by default, so simulated calls never mix
+with real ones; the demo's tokens are kept there too.
 
 examples:
   heatmon demo
   heatmon demo --calls 12 --speed 2
-  heatmon demo --duration 60 --port 0 --data /tmp/heatmon-demo      for scripts and CI
+  # for scripts and CI
+  heatmon demo --duration 60 --port 0 --data /tmp/heatmon-demo
   heatmon demo --audio on --model en-us"""
 
 

@@ -22,21 +22,25 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "replay",
         help="replay call transcripts through heat, alerts and coaching",
         description="""\
-Drive the whole chain (caller scoring, heat, alerts, H.E.A.T. coach) from transcripts in
-the wire contract's format, one JSON turn per line:
+Drive the whole chain (caller scoring, heat, alerts, H.E.A.T. coach) from
+transcripts in the wire contract's format, one JSON turn per line:
 
-  {"call": "c1", "speaker": "caller", "text": "i have been waiting", "start": 12.3, "end": 15.1}
+  {"speaker": "caller", "text": "still waiting", "start": 12.3, "end": 15.1}
 
-and print the events as JSON lines: call_started, every turn (caller turns with their
-sentiment), heat / alert / coach events, call_ended with a summary. Several files are
-several calls; paced replay plays them at the same time. A bad line is an error naming
-its line number (or, with --skip-bad, a warning and the line is left out).
+and print the events as JSON lines: call_started, every turn (caller turns
+with their sentiment), heat / alert / coach events, call_ended with a summary.
+Several files are several calls, each named by its turns' "call" field, else
+by its file name; paced replay plays them at the same time. A bad line is an
+error naming its line number (or, with --skip-bad, a warning and the line is
+left out).
 
 examples:
   heatmon replay --fast models/demo_calls/heat-deescalation.jsonl
   heatmon replay --speed 4 --agent priya call1.jsonl call2.jsonl
-  heatmon replay --fast --playbook my-playbook.json call.jsonl | jq 'select(.type=="coach")'
-  heatmon replay --speed 2 --hub ws://127.0.0.1:8765 models/demo_calls/*.jsonl   onto the floor board""",
+  heatmon replay --fast --playbook my-playbook.json call.jsonl |
+    jq 'select(.type=="coach")'
+  # onto the floor board
+  heatmon replay --speed 2 --hub ws://127.0.0.1:8765 models/demo_calls/*.jsonl""",
     )
     parser.add_argument(
         "transcripts", nargs="+", type=Path, metavar="TRANSCRIPT.jsonl", help="transcript files"

@@ -17,19 +17,31 @@ from monitor.errors import InputError
 from monitor.models import STOCK_ENDPOINTING, Endpointing, endpointing_overlay, resolve_model
 from monitor.pipeline import Analysis, CallOptions, CallSpec, run_calls
 
-EXAMPLES = """
-examples:
-  heatmon run call.wav                          stereo WAV: left = caller, right = agent
-  heatmon run --caller-channel right call.wav   the caller is on the right channel
-  heatmon run --caller in.wav --agent out.wav   a WAV per party
-  heatmon run a.wav b.wav c.wav                 three calls at once, one model
-  sox call.mp3 -t raw -r 8000 -e signed -b 16 -c 2 - | heatmon run - --rate 8000 --channels 2
-  heatmon run --caller-device 3 --agent-device 5 --console     live call, two devices
-  heatmon run --device "USB Headset" --console                  live call, one stereo device
+DESCRIPTION = """\
+Transcribe calls with Vosk, score the caller's turns and keep each call's
+heat; print the events as JSON lines."""
 
-Mono audio is taken to be the caller alone (the agent's steps can't be seen then).
-Output: one JSON event per line (see the README's wire contract), or --console.
-"""
+EXAMPLES = """\
+examples:
+  # stereo WAV: left = caller, right = agent
+  heatmon run call.wav
+  # the caller is on the right channel
+  heatmon run --caller-channel right call.wav
+  # a WAV per party
+  heatmon run --caller in.wav --agent out.wav
+  # three calls at once, one model
+  heatmon run a.wav b.wav c.wav
+  # raw PCM on stdin, here decoded by sox
+  sox call.mp3 -t raw -r 8000 -e signed -b 16 -c 2 - |
+    heatmon run - --rate 8000 --channels 2
+  # live call, two devices
+  heatmon run --caller-device 3 --agent-device 5 --console
+  # live call, one stereo device
+  heatmon run --device "USB Headset" --console
+
+Mono audio is taken to be the caller alone (the agent's steps can't be seen
+then). Output: one JSON event per line (see the README's wire contract), or
+--console."""
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,8 +49,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         sub,
         "run",
         help="monitor calls from WAV files, stdin or live devices",
-        description="Transcribe calls with Vosk, score the caller's turns and keep each call's heat; "
-        "print the events as JSON lines." + EXAMPLES,
+        description=DESCRIPTION + "\n\n" + EXAMPLES,
     )
     p.add_argument(
         "files", nargs="*", metavar="FILE", help="WAV file per call (mono or stereo); '-' = raw PCM on stdin"
