@@ -28,3 +28,23 @@ def two_party_call(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list
 def call_frames() -> tuple[np.ndarray, list[tuple[str, float, float]]]:
     """The same kind of call as raw int16 frames at 8 kHz (telephone rate)."""
     return conversation(dialogue(2), 8000, 21.0, seed=2)
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every heatmon and Vosk location inside `tmp_path`; no model, mirror or proxy from the
+    environment in the way (the model tests serve archives on 127.0.0.1)."""
+    for name in (
+        "HEATMON_MODEL",
+        "VOSK_MODEL_PATH",
+        "LOCALAPPDATA",
+        "HEATMON_MODEL_URL",
+        "HEATMON_MODELS_MANIFEST",
+        *("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"),
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HEATMON_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("HEATMON_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("HEATMON_CACHE", str(tmp_path / "cache"))
+    return tmp_path

@@ -17,8 +17,6 @@ from monitor.errors import ModelError
 from monitor.models import resolve_model
 from monitor.store import StoreSink, db_path
 
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
-
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
@@ -35,20 +33,6 @@ def data(tmp_path: Path) -> Path:
         await sink.aclose()
 
     asyncio.run(fill())
-    return tmp_path
-
-
-@pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """heatmon's and Vosk's locations inside `tmp_path`, no mirror configured, no proxy in the way."""
-    for name in ("HEATMON_MODEL", "VOSK_MODEL_PATH", "HEATMON_MODEL_URL", "HEATMON_MODELS_MANIFEST"):
-        monkeypatch.delenv(name, raising=False)
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("HEATMON_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("HEATMON_MODELS", str(tmp_path / "models"))
-    monkeypatch.setenv("HEATMON_CACHE", str(tmp_path / "cache"))
     return tmp_path
 
 
@@ -79,40 +63,25 @@ def closed_port() -> int:
         (["purge", "--retain-days", "nan"], "argument --retain-days: must be a number of days, 0 or more"),
         (["purge", "--retain-days", "inf"], "argument --retain-days: must be a number of days, 0 or more"),
         (["purge", "--retain-days", "-1"], "argument --retain-days: must be a number of days, 0 or more"),
-    ],
-)
-def test_store_commands_reject_out_of_range_numbers(
-    data: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A limit below 1, a heat outside 0-100 or a non-finite or negative age is a usage error, exit 2."""
-    with pytest.raises(SystemExit) as exit_info:
-        main([*argv, "--data", str(data)])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("usage: heatmon ") and "Traceback" not in err
-    lines = error_lines(err)
-    assert len(lines) == 1 and lines[0].startswith(f"heatmon {argv[0]}: error: {message}")
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
         (["hub", "--retain-days", "nan"], "argument --retain-days: must be a number of days, 0 or more"),
         (["hub", "--retain-days", "-2"], "argument --retain-days: must be a number of days, 0 or more"),
         (["hub", "--port", "70000"], "argument --port: must be a port number from 0 to 65535, not '70000'"),
         (["hub", "--port", "-1"], "argument --port: must be a port number from 0 to 65535, not '-1'"),
     ],
 )
-def test_hub_rejects_out_of_range_numbers(
+def test_out_of_range_numbers_are_usage_errors(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The hub's --retain-days and --port are checked when parsing (only parsing here: a hub that
-    accepted them would start serving)."""
+    """A limit below 1, a heat outside 0-100, a non-finite or negative age or an impossible port
+    is a usage error, exit 2, when the options are parsed (only parsed here: a hub that took
+    them would start serving)."""
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert len(error_lines(err)) == 1 and f"heatmon hub: error: {message}" in err
+    assert err.startswith(f"usage: heatmon {argv[0]}") and "Traceback" not in err
+    lines = error_lines(err)
+    assert len(lines) == 1 and lines[0].startswith(f"heatmon {argv[0]}: error: {message}")
 
 
 def test_hub_port_zero_and_fractional_retention_are_accepted() -> None:

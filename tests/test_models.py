@@ -159,24 +159,6 @@ class ArchiveServer:
         self.httpd.server_close()
 
 
-@pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Environment variables pointing every heatmon and Vosk location into `tmp_path`."""
-    for name in (
-        "HEATMON_MODEL",
-        "VOSK_MODEL_PATH",
-        "LOCALAPPDATA",
-        "HEATMON_MODEL_URL",
-        "HEATMON_MODELS_MANIFEST",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("HEATMON_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("HEATMON_MODELS", str(tmp_path / "models"))
-    monkeypatch.setenv("HEATMON_CACHE", str(tmp_path / "cache"))
-    return tmp_path
-
-
 def leftovers(models_dir: Path) -> list[str]:
     """Hidden staging files or folders left in the models directory."""
     return (
