@@ -679,13 +679,22 @@ def test_endpointing_rejects_nonsense_values() -> None:
         Endpointing(rule3=0.0)
 
 
-def test_no_endpointing_or_the_models_own_rules_mean_the_model_itself(tmp_path: Path) -> None:
-    """None, or the rules model.conf already has (stock), need no overlay: the model dir is returned."""
+def test_no_endpointing_or_a_model_that_already_decodes_so_means_the_model_itself(tmp_path: Path) -> None:
+    """None, or a model with the rules asked for (stock) and dither already off, need no overlay."""
     model = make_fake_model(tmp_path / "m")
     assert endpointing_overlay(model, None, cache_dir=tmp_path / "cache") == model
     assert conf_endpointing(STOCK_CONF) == STOCK_ENDPOINTING
+    (model / "conf" / "mfcc.conf").write_text("--sample-frequency=16000\n--dither=0\n")
     assert endpointing_overlay(model, STOCK_ENDPOINTING, cache_dir=tmp_path / "cache") == model
     assert not (tmp_path / "cache").exists()
+
+
+def test_stock_rules_still_get_repeatable_features(tmp_path: Path) -> None:
+    """`--endpointing stock` on a stock model keeps its model.conf but turns dither off."""
+    model = make_fake_model(tmp_path / "m")
+    overlay = endpointing_overlay(model, STOCK_ENDPOINTING, cache_dir=tmp_path / "cache")
+    assert overlay != model and (overlay / "conf" / "model.conf").is_symlink()
+    assert (overlay / "conf" / "mfcc.conf").read_text() == "--sample-frequency=16000\n--dither=0\n"
     assert conf_endpointing("--beam=10.0\n--endpoint.rule2.min-trailing-silence=0.5\n") is None
 
 
@@ -699,15 +708,17 @@ def snapshot(tree: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def test_overlay_links_the_model_and_edits_only_its_copy_of_model_conf(tmp_path: Path) -> None:
-    """The overlay is a valid model of links plus an edited model.conf; the user's model is untouched."""
+    """The overlay is a valid model of links plus edited model.conf and mfcc.conf; the user's
+    model is untouched."""
     model = make_fake_model(tmp_path / "vosk-model-x")
     before = snapshot(model)
     overlay = endpointing_overlay(model, Endpointing(), cache_dir=tmp_path / "cache")
     check_model_dir(overlay)
     assert overlay.parent == tmp_path / "cache" and overlay.name.startswith("vosk-model-x-")
     assert (overlay / "am").is_symlink() and (overlay / "am").resolve() == (model / "am").resolve()
-    assert not (overlay / "conf").is_symlink() and (overlay / "conf" / "mfcc.conf").is_symlink()
+    assert not (overlay / "conf").is_symlink() and not (overlay / "conf" / "mfcc.conf").is_symlink()
     assert "rule2.min-trailing-silence=0.1\n" in (overlay / "conf" / "model.conf").read_text()
+    assert (overlay / "conf" / "mfcc.conf").read_text() == "--sample-frequency=16000\n--dither=0\n"
     assert snapshot(model) == before
 
 
@@ -778,7 +789,7 @@ def test_overlay_without_symlinks_falls_back_to_hard_links_and_copies(
     overlay = endpointing_overlay(model, Endpointing(), cache_dir=tmp_path / "cache")
     check_model_dir(overlay)
     assert (overlay / "am" / "final.mdl").stat().st_ino == (model / "am" / "final.mdl").stat().st_ino
-    assert (overlay / "conf" / "mfcc.conf").read_text() == "--sample-frequency=16000\n"
+    assert (overlay / "conf" / "mfcc.conf").read_text() == "--sample-frequency=16000\n--dither=0\n"
     assert "rule2.min-trailing-silence=0.1\n" in (overlay / "conf" / "model.conf").read_text()
     assert snapshot(model) == before
 
@@ -838,6 +849,40 @@ def test_real_vosk_decodes_with_the_overlay_and_ends_the_turn_sooner(tmp_path: P
     assert fast_latency <= 0.8 and stock_latency >= 0.9, (fast_latency, stock_latency)
     assert fast_latency < stock_latency - 0.25
     assert snapshot(model / "conf") == before
+
+
+def all_results(model: object, pcm: bytes, rate: int) -> list[dict[str, object]]:
+    """Every final of a fresh recogniser of `model` on `pcm` (0.1 s chunks), words and all."""
+    import vosk
+
+    recognizer = vosk.KaldiRecognizer(model, rate)
+    recognizer.SetWords(True)
+    step = int(rate * 0.1) * 2
+    results = [
+        json.loads(recognizer.Result())
+        for offset in range(0, len(pcm), step)
+        if recognizer.AcceptWaveform(pcm[offset : offset + step])
+    ]
+    return [*results, json.loads(recognizer.FinalResult())]
+
+
+@pytest.mark.slow
+def test_the_same_audio_decodes_the_same_every_time_through_the_overlay(tmp_path: Path) -> None:
+    """Kaldi's dither draws on one random stream per process, so with the stock mfcc.conf a
+    second recogniser hears the same audio a little differently (vosk-api#868); through the
+    overlay (dither off) every recogniser gives the same words, times and confidences."""
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    pcm, rate = espeak_call(tmp_path, "네 알겠습니다 내일까지 도착하도록 하겠습니다 감사합니다")
+    pcm += pcm  # twice: more audio for the dither to move
+    stock = vosk.Model(str(korean_model()))
+    assert len({json.dumps(all_results(stock, pcm, rate)) for _ in range(3)}) > 1  # the problem is real
+    overlay = endpointing_overlay(korean_model(), Endpointing(), cache_dir=tmp_path / "cache")
+    repeatable = vosk.Model(str(overlay))
+    first = all_results(repeatable, pcm, rate)
+    assert any(r.get("result") for r in first)
+    assert all(all_results(repeatable, pcm, rate) == first for _ in range(2))
 
 
 @pytest.mark.slow

@@ -1,9 +1,12 @@
-"""Low-latency endpointing without touching the user's model.
+"""Low-latency, repeatable decoding without touching the user's model.
 
 Vosk 0.3.45 reads its endpointing rules only from the model's `conf/model.conf`, and the stock
-rules wait 0.5-2.0 s of trailing silence before a final. An overlay is a cached directory that
-links to every part of the model except `conf/`, which holds links to the other conf files and
-an edited `model.conf`: Vosk loads it like the model itself, and the model stays read-only.
+rules wait 0.5-2.0 s of trailing silence before a final. And Kaldi dithers the features (adds
+random noise) from one random stream per process, so the same recording decodes differently
+for every recogniser after the first one (vosk-api#868): heatmon turns dither off in
+`conf/mfcc.conf`, so a call gives the same turns on every run. An overlay is a cached directory
+that links to every part of the model except `conf/`, which holds links to the other conf files
+and the edited ones: Vosk loads it like the model itself, and the model stays read-only.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from monitor.models.resolve import check_model_dir, is_model_dir
 log = logging.getLogger(__name__)
 
 #: Bump when the overlay layout changes, so old cached overlays are not reused.
-OVERLAY_FORMAT = 1
+OVERLAY_FORMAT = 2
+
+#: Feature options for repeatable decoding: no random dither (see the module's docstring).
+REPEATABLE_FEATURES = {"--dither": "0"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +74,13 @@ STOCK_ENDPOINTING = Endpointing(rule2=0.5, rule3=1.0, rule4=2.0)
 
 def edit_model_conf(text: str, endpointing: Endpointing) -> str:
     """`model.conf` with the endpointing rules replaced where present and appended where not."""
+    return edit_conf(text, endpointing.options())
+
+
+def edit_conf(text: str, options: dict[str, str]) -> str:
+    """A Kaldi conf file with `options` replaced where present and appended where not."""
     lines = text.splitlines()
-    for option, value in endpointing.options().items():
+    for option, value in options.items():
         pattern = re.compile(rf"^\s*{re.escape(option)}\s*=")
         replaced = False
         for index, line in enumerate(lines):
@@ -106,46 +117,60 @@ def overlays_dir() -> Path:
 def endpointing_overlay(
     model_dir: Path, endpointing: Endpointing | None, *, cache_dir: Path | None = None
 ) -> Path:
-    """The model directory to load with `endpointing`'s rules: `model_dir` itself for None or for
-    the rules it already has, else its cached overlay (built on first use; safe when several
-    processes build it at once). If no overlay can be built here (no links possible), warns and
-    returns `model_dir`.
+    """The model directory to load with `endpointing`'s rules and repeatable features:
+    `model_dir` itself for None (the model as it is) or for a model that already has both, else
+    its cached overlay (built on first use; safe when several processes build it at once). If
+    no overlay can be built here (no links possible), warns and returns `model_dir`.
     """
     if endpointing is None:
         return model_dir
     check_model_dir(model_dir)
     source = model_dir.resolve()
-    conf_text = (source / "conf" / "model.conf").read_text(encoding="utf-8", errors="replace")
-    if conf_endpointing(conf_text) == endpointing:
-        return model_dir  # the model already has these rules (say, STOCK_ENDPOINTING on a stock model)
-    wanted_conf = edit_model_conf(conf_text, endpointing)
+    wanted = _wanted_confs(source, endpointing)
+    if not wanted:
+        return model_dir  # the model already decodes this way (say, `--endpointing stock`, dither off)
     root = cache_dir or overlays_dir()
-    target = root / _overlay_name(source, wanted_conf)
-    if _is_current(target, wanted_conf):
+    target = root / _overlay_name(source, wanted)
+    if _is_current(target, wanted):
         return target
     try:
         root.mkdir(parents=True, exist_ok=True)
-        return _build(source, target, wanted_conf)
+        return _build(source, target, wanted)
     except OSError as err:
         log.warning("cannot build a low-latency overlay of %s (%s); using its stock endpointing", source, err)
         return model_dir
 
 
-def _overlay_name(source: Path, conf: str) -> str:
-    digest = hashlib.sha256(f"{OVERLAY_FORMAT}\n{source}\n{conf}".encode()).hexdigest()[:16]
+def _wanted_confs(source: Path, endpointing: Endpointing) -> dict[str, str]:
+    """The conf files (by name) the overlay must hold edited; empty if none needs editing."""
+    conf = source / "conf"
+    model_text = (conf / "model.conf").read_text(encoding="utf-8", errors="replace")
+    wanted = {}
+    if conf_endpointing(model_text) != endpointing:
+        wanted["model.conf"] = edit_model_conf(model_text, endpointing)
+    if (conf / "mfcc.conf").is_file():
+        mfcc_text = (conf / "mfcc.conf").read_text(encoding="utf-8", errors="replace")
+        if edit_conf(mfcc_text, REPEATABLE_FEATURES).splitlines() != mfcc_text.splitlines():
+            wanted["mfcc.conf"] = edit_conf(mfcc_text, REPEATABLE_FEATURES)
+    return wanted
+
+
+def _overlay_name(source: Path, wanted: dict[str, str]) -> str:
+    confs = "\n".join(f"{name}\n{text}" for name, text in sorted(wanted.items()))
+    digest = hashlib.sha256(f"{OVERLAY_FORMAT}\n{source}\n{confs}".encode()).hexdigest()[:16]
     label = source.parent.name if source.name == "model" else source.name
     return f"{re.sub(r'[^A-Za-z0-9._-]', '_', label)}-{digest}"
 
 
-def _is_current(overlay: Path, wanted_conf: str) -> bool:
+def _is_current(overlay: Path, wanted: dict[str, str]) -> bool:
     try:
-        conf = (overlay / "conf" / "model.conf").read_text(encoding="utf-8")
+        found = {name: (overlay / "conf" / name).read_text(encoding="utf-8") for name in wanted}
     except OSError:
         return False
-    return conf == wanted_conf and is_model_dir(overlay)
+    return found == wanted and is_model_dir(overlay)
 
 
-def _build(source: Path, target: Path, wanted_conf: str) -> Path:
+def _build(source: Path, target: Path, wanted: dict[str, str]) -> Path:
     # Built under a temporary name and renamed into place: a reader never sees half an overlay,
     # and of two processes building the same one, the second rename fails and it uses the first.
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -155,15 +180,16 @@ def _build(source: Path, target: Path, wanted_conf: str) -> Path:
                 _link(entry, staging / entry.name, copy_files=False)
         (staging / "conf").mkdir()
         for entry in (source / "conf").iterdir():
-            if entry.name != "model.conf":
+            if entry.name not in wanted:
                 _link(entry, staging / "conf" / entry.name, copy_files=True)
-        (staging / "conf" / "model.conf").write_text(wanted_conf, encoding="utf-8")
-        if target.exists() and not _is_current(target, wanted_conf):
+        for name, text in wanted.items():
+            (staging / "conf" / name).write_text(text, encoding="utf-8")
+        if target.exists() and not _is_current(target, wanted):
             _remove(target)  # a stale or broken overlay (say, a crash before a link was made)
         try:
             os.rename(staging, target)
         except OSError:
-            if not _is_current(target, wanted_conf):
+            if not _is_current(target, wanted):
                 raise
     finally:
         if staging.exists():
