@@ -191,3 +191,26 @@ def test_malformed_viewer_messages_get_errors_and_keep_the_connection():
             assert (await events(sup, 1))[0]["text"] == "still here"
 
     run(main())
+
+
+def test_unknown_viewer_message_type_is_named_before_its_fields():
+    """A message of an unknown type is answered "unknown message type", whatever fields it lacks;
+    a known type without a call is told it needs one."""
+
+    async def main() -> None:
+        async with serve_hub(TOKENS, port=0) as hub:
+            sup, _ = await viewer(hub)
+            expected = [
+                ({"type": "bogus"}, "unknown message type 'bogus'"),
+                ({"type": "bogus", "call": "c1"}, "unknown message type 'bogus'"),
+                ({"call": "c1"}, "unknown message type None"),
+                ({"type": ["message"]}, "unknown message type ['message']"),
+                ({"type": "message", "text": "hi"}, "message needs a 'call'"),
+                ({"type": "ack_alert", "id": "a1"}, "ack_alert needs a 'call'"),
+            ]
+            for payload, message in expected:
+                await sup.send(json.dumps(payload))
+                reply = json.loads(await asyncio.wait_for(sup.recv(), 5))
+                assert reply == {"type": "error", "message": message}, payload
+
+    run(main())

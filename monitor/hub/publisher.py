@@ -9,6 +9,9 @@ resent after a reconnect, from the hub's `last_pseq`. If the hub lost its state 
 without a store), the publisher also re-announces each live call's `call_started`, latest
 `heat` and `coach` (the latest prompt and the latest prompt-less one, in the order they came),
 so the board and the agents' views fill in again.
+
+A wss:// hub's certificate is checked against the system's CAs, or the ones SSL_CERT_FILE /
+SSL_CERT_DIR name (how a self-signed hub is trusted), unless `ssl=` gives a context of its own.
 """
 
 from __future__ import annotations
@@ -97,6 +100,8 @@ class Publisher:
         backoff: tuple[float, float] = (0.1, 5.0),
     ) -> None:
         self.url = hub_ws_url(url)
+        if ssl is not None and not self.url.startswith("wss://"):
+            raise ValueError(f"a TLS context needs a wss:// hub URL, not {self.url}")
         self.token = token
         self.publisher_id = publisher_id or default_publisher_id()
         self.bound = buffer
@@ -194,7 +199,7 @@ class Publisher:
         while True:
             try:
                 async with connect(
-                    self.url, ssl=self.ssl, open_timeout=5, compression=None, max_size=2**20
+                    self.url, open_timeout=5, compression=None, max_size=2**20, **self._tls()
                 ) as ws:
                     await self._session(ws)
             except ConnectionClosed as err:
@@ -208,6 +213,8 @@ class Publisher:
                 log.info("hub connection closed: %s", err)
             except (OSError, TimeoutError, InvalidHandshake, ValueError) as err:
                 failure = f"hub {self.url} unreachable: {err}"
+                if isinstance(err, ssl_module.SSLCertVerificationError) and self.ssl is None:
+                    failure += "; trust a self-signed hub with SSL_CERT_FILE=<its certificate file>"
                 if failure != self._last_failure:  # once per outage, not once per retry
                     log.info("%s (retrying)", failure)
                     self._last_failure = failure
@@ -216,6 +223,12 @@ class Publisher:
             self.connected = False
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, self.backoff[1])
+
+    def _tls(self) -> dict[str, Any]:
+        """`connect`'s TLS argument: the given context, or none at all. websockets refuses
+        `ssl=None` for a wss:// URL; left out, it builds `ssl.create_default_context()`, which
+        verifies the hub against the system's CAs or SSL_CERT_FILE / SSL_CERT_DIR."""
+        return {"ssl": self.ssl} if self.ssl is not None else {}
 
     async def _session(self, ws: ClientConnection) -> None:
         hello = {"type": "hello", "role": "publisher", "token": self.token, "publisher": self.publisher_id}

@@ -37,6 +37,8 @@ from monitor.paths import DASHBOARD
 log = logging.getLogger("monitor.hub")
 
 MAX_MESSAGE_TEXT = 500
+#: The message types a supervisor may send.
+VIEWER_MESSAGES = ("ack_alert", "message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +251,9 @@ class Hub:
         if not isinstance(msg, dict):
             return "a message must be a JSON object"
         kind, call = msg.get("type"), msg.get("call")
+        # The type first: a message of no known type must say so, not ask for a 'call' it never needed.
+        if kind not in VIEWER_MESSAGES:
+            return f"unknown message type {kind!r}"
         if not isinstance(call, str) or not call:
             return f"{kind} needs a 'call'"
         at = _iso(time.time())
@@ -258,15 +263,13 @@ class Hub:
                 if not isinstance(alert_id, str) or not alert_id:
                     return "ack_alert needs an alert 'id'"
                 data, stamped = self.floor.ack_alert(call, alert_id, grant.name, at)
-            elif kind == "message":
+            else:  # "message"
                 text = msg.get("text")
                 if not isinstance(text, str) or not text.strip():
                     return "message needs a non-empty 'text'"
                 if len(text) > MAX_MESSAGE_TEXT:
                     return f"message text is over {MAX_MESSAGE_TEXT} characters"
                 data, stamped = self.floor.message(call, grant.name, text.strip(), at)
-            else:
-                return f"unknown message type {kind!r}"
         except FloorError as err:
             return str(err)
         self._emit(stamped)
