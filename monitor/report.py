@@ -15,7 +15,7 @@ from typing import Any
 from monitor import __version__
 from monitor.redact import redact_event
 from monitor.report_svg import heat_chart, sentiment_colour, sentiment_tint
-from monitor.review import clock, summarize
+from monitor.review import clock, signed_score, summarize, turn_score
 from monitor.store_redact import TurnRedactor
 from monitor.store_schema import iso_to_ts
 
@@ -107,8 +107,9 @@ def render_report(detail: Mapping[str, Any]) -> str:
             _alerts(review),
             "<h2>Transcript</h2>",
             _timeline(detail),
-            f"<footer>heatmon {escape(__version__)} after-call review. Caller sentiment colours the caller's "
-            "turns (red negative, green positive); the agent's speech is never scored.</footer>",
+            f"<footer>heatmon {escape(__version__)} after-call review. Caller sentiment (heatmon's turn "
+            "score) colours the caller's turns (red negative, green positive); the agent's speech is "
+            "never scored.</footer>",
             "</body></html>",
         ]
     )
@@ -178,11 +179,12 @@ def _timeline(detail: Mapping[str, Any]) -> str:
     for turn in detail.get("turns", ()):
         speaker = str(turn.get("speaker"))
         style = ""
-        if speaker == "caller" and isinstance(turn.get("sentiment"), Mapping):
-            compound = float(turn["sentiment"].get("compound", 0.0))
+        # heatmon's turn score, as the call page and the live views colour the turn (not raw VADER).
+        score = turn_score(turn) if speaker == "caller" else None
+        if score is not None:
             style = (
-                f' style="background: {sentiment_tint(compound)}; border-left: 4px solid '
-                f'{sentiment_colour(compound)}" title="sentiment {compound:+.2f}"'
+                f' style="background: {sentiment_tint(score)}; border-left: 4px solid '
+                f'{sentiment_colour(score)}" title="sentiment {signed_score(score)}"'
             )
         rows.append(
             (
@@ -217,9 +219,7 @@ def _timeline(detail: Mapping[str, Any]) -> str:
         )
     started = iso_to_ts(detail.get("call", {}).get("started_at"))
     for message in detail.get("messages", ()):
-        sent = iso_to_ts(message.get("at"))
-        # Supervisor messages carry wall-clock time; place them on the call's clock when we can.
-        t = sent - started if sent is not None and started is not None else float("inf")
+        t = _message_time(message, started)
         when = clock(t) if t != float("inf") else escape(str(message.get("at") or ""))
         rows.append(
             (
@@ -232,6 +232,16 @@ def _timeline(detail: Mapping[str, Any]) -> str:
         )
     rows.sort(key=lambda r: (r[0], r[1]))
     return f'<table id="transcript">{"".join(r[2] for r in rows)}</table>'
+
+
+def _message_time(message: Mapping[str, Any], started: float | None) -> float:
+    """A supervisor message's place on the call's clock: its `t` (stored since schema v3),
+    else its wall-clock `at` less the call's start; infinity (the end) when neither is known."""
+    t = message.get("t")
+    if isinstance(t, (int, float)) and not isinstance(t, bool):
+        return float(t)
+    sent = iso_to_ts(message.get("at"))
+    return sent - started if sent is not None and started is not None else float("inf")
 
 
 def _when(started_at: object) -> str:

@@ -1,7 +1,8 @@
 """The heat timeline of a call as an inline SVG: pure, no external library or resource.
 
 Heat is a line over call time with the level bands behind it; caller sentiment per turn
-is a row of dots under it; alerts are red markers above it and completed H.E.A.T. steps
+(heatmon's turn `score`, as the live views and the call page's transcript show it) is a
+row of dots under it; alerts are red markers above it and completed H.E.A.T. steps
 are lettered markers below it, each with a tooltip.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from monitor.review import clock
+from monitor.review import clock, signed_score, turn_score
 
 WIDTH, HEIGHT = 900, 300
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 34, 70
@@ -82,13 +83,13 @@ def heat_chart(detail: Mapping[str, Any], review: Mapping[str, Any]) -> str:
     sentiment_y = TOP + plot_h + 30
     parts.append(f'<text x="{LEFT - 6}" y="{sentiment_y + 4}" text-anchor="end" class="axis">mood</text>')
     for turn in turns:
-        if turn.get("speaker") != "caller" or not isinstance(turn.get("sentiment"), Mapping):
+        score = turn_score(turn) if turn.get("speaker") == "caller" else None
+        if score is None:
             continue
-        compound = float(turn["sentiment"].get("compound", 0.0))
         parts.append(
             f'<circle class="mood" cx="{x(turn["end"])}" cy="{sentiment_y}" r="4" '
-            f'fill="{sentiment_colour(compound)}"><title>{escape(clock(turn["end"]))} caller '
-            f"{compound:+.2f}: {escape(str(turn['text']))}</title></circle>"
+            f'fill="{sentiment_colour(score)}"><title>{escape(clock(turn["end"]))} caller '
+            f"{signed_score(score)}: {escape(str(turn['text']))}</title></circle>"
         )
     for alert in detail.get("alerts", ()):
         ax = x(float(alert["t"]))
@@ -115,22 +116,22 @@ def heat_chart(detail: Mapping[str, Any], review: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def sentiment_colour(compound: float) -> str:
+def sentiment_colour(score: float) -> str:
     """Red for a negative caller turn, green for a positive one, grey near neutral; stronger when surer."""
-    strength = min(1.0, abs(compound))
-    if compound <= -0.05:
+    strength = min(1.0, abs(score))
+    if score <= -0.05:
         return f"rgba(198, 40, 40, {0.25 + 0.75 * strength:.2f})"
-    if compound >= 0.05:
+    if score >= 0.05:
         return f"rgba(46, 158, 107, {0.25 + 0.75 * strength:.2f})"
     return "rgba(120, 120, 120, 0.35)"
 
 
-def sentiment_tint(compound: float) -> str:
+def sentiment_tint(score: float) -> str:
     """A light background for a caller turn, same hue as `sentiment_colour`, so the text stays readable."""
-    strength = min(1.0, abs(compound))
-    if compound <= -0.05:
+    strength = min(1.0, abs(score))
+    if score <= -0.05:
         return f"rgba(198, 40, 40, {0.08 + 0.27 * strength:.2f})"
-    if compound >= 0.05:
+    if score >= 0.05:
         return f"rgba(46, 158, 107, {0.08 + 0.27 * strength:.2f})"
     return "rgba(120, 120, 120, 0.08)"
 

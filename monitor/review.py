@@ -7,6 +7,7 @@ alerts fired (and who acknowledged them).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,9 +22,7 @@ def summarize(detail: Mapping[str, Any]) -> dict[str, Any]:
     peak = max(heat, key=lambda h: float(h["value"]), default=None)
     hot_at, calm_at = hot_to_calm(heat)
     caller_scores = [
-        float(t["sentiment"]["compound"])
-        for t in turns
-        if t.get("speaker") == "caller" and isinstance(t.get("sentiment"), Mapping)
+        score for t in turns if t.get("speaker") == "caller" and (score := turn_score(t)) is not None
     ]
     last_t = max([float(call.get("last_t") or 0.0)] + [float(t["end"]) for t in turns])
     return {
@@ -117,11 +116,35 @@ def alert_summary(
     ]
 
 
+def turn_score(turn: Mapping[str, Any]) -> float | None:
+    """The score a caller turn is coloured by: heatmon's `sentiment.score`, or raw VADER
+    `compound` for a turn stored without one; None for an unscored turn. The same rule as
+    the dashboard's `turnScore` (dashboard/js/calls.js), so the report, the call page and
+    the live views colour a turn alike."""
+    sentiment = turn.get("sentiment")
+    if not isinstance(sentiment, Mapping):
+        return None
+    for key in ("score", "compound"):
+        value = sentiment.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def signed_score(score: float) -> str:
+    """A turn score the way the call page's transcript writes it: "+0.30", "−0.30", "0.00"."""
+    sign = "+" if score > 0 else "−" if score < 0 else ""
+    return f"{sign}{abs(score):.2f}"
+
+
 def clock(seconds: float | None) -> str:
-    """Call time as m:ss (or h:mm:ss), the way the board shows it; an em dash for None."""
+    """Call time as m:ss (or h:mm:ss), the way the board shows it; an em dash for None.
+
+    Whole seconds elapsed, like a stopwatch: 214.99 s is 3:34, not 3:35. The dashboard's
+    `formatDuration` (dashboard/js/dom.js) floors the same way, so every view agrees."""
     if seconds is None:
         return "—"
-    whole = max(0, round(seconds))
+    whole = math.floor(max(0.0, float(seconds)))
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -207,9 +207,9 @@ def call_detail(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
         )
     ]
     acks = [
-        _with_seq({"type": "alert_ack", **base, "id": aid, "by": by, "at": at}, s)
-        for s, aid, by, at in conn.execute(
-            "SELECT seq, alert_id, by, at FROM acks WHERE call_pk = ? ORDER BY at, rowid", (pk,)
+        _with_seq(_with_t({"type": "alert_ack", **base, "id": aid, "by": by, "at": at}, t), s)
+        for s, aid, by, at, t in conn.execute(
+            "SELECT seq, alert_id, by, at, t FROM acks WHERE call_pk = ? ORDER BY at, rowid", (pk,)
         )
     ]
     alerts = [
@@ -250,9 +250,11 @@ def call_detail(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
         )
     ]
     messages = [
-        _with_seq({"type": "supervisor_message", **base, "from": sender, "text": text, "at": at}, s)
-        for s, sender, text, at in conn.execute(
-            "SELECT seq, sender, text, at FROM messages WHERE call_pk = ? ORDER BY at, rowid", (pk,)
+        _with_seq(
+            _with_t({"type": "supervisor_message", **base, "from": sender, "text": text, "at": at}, t), s
+        )
+        for s, sender, text, at, t in conn.execute(
+            "SELECT seq, sender, text, at, t FROM messages WHERE call_pk = ? ORDER BY at, rowid", (pk,)
         )
     ]
     return {
@@ -281,6 +283,14 @@ def call_detail(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
 def _list(raw: str | None) -> list[Any]:
     value = json.loads(raw) if raw else []
     return value if isinstance(value, list) else []
+
+
+def _with_t(event: dict[str, Any], t: float | None) -> dict[str, Any]:
+    """An ack or message with its call time; one stored before schema v3 has none, and then
+    no `t` (absent, not a made-up number)."""
+    if t is not None:
+        event["t"] = t
+    return event
 
 
 def _with_seq(event: dict[str, Any], seq: int | None) -> dict[str, Any]:

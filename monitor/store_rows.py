@@ -17,9 +17,9 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "turns": ("seq", "t", "speaker", "text", "start_t", "end_t", "compound", "sentiment", "extra"),
     "heat": ("seq", "t", "value", "level", "trend", "reasons"),
     "alerts": ("seq", "t", "alert_id", "kind", "level", "message", "evidence"),
-    "acks": ("seq", "alert_id", "by", "at"),
+    "acks": ("seq", "alert_id", "by", "at", "t"),
     "coach": ("seq", "t", "step", "prompt", "phrases", "done"),
-    "messages": ("seq", "sender", "text", "at"),
+    "messages": ("seq", "sender", "text", "at", "t"),
 }
 INSERTS: dict[str, str] = {
     table: f"INSERT OR IGNORE INTO {table} (call_pk, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})"
@@ -126,7 +126,7 @@ def _alert(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _ack(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (pk, e.get("seq"), str(e.get("id", "")), e.get("by"), e.get("at"))
+    return (pk, e.get("seq"), str(e.get("id", "")), e.get("by"), e.get("at"), e.get("t"))
 
 
 def _coach(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -135,7 +135,7 @@ def _coach(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _message(pk: int, e: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (pk, e.get("seq"), e.get("from"), e.get("text", ""), e.get("at"))
+    return (pk, e.get("seq"), e.get("from"), e.get("text", ""), e.get("at"), e.get("t"))
 
 
 RowBuilder = Callable[[int, Mapping[str, Any]], tuple[Any, ...]]

@@ -82,8 +82,16 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """v3: the call time `t` of acknowledgements and supervisor messages (hub-protocol.md:
+    the call's latest `t` when it happened). Rows stored before have none (NULL): the hub
+    never recorded it, and the wall clock less the start would be wrong for a replayed call."""
+    conn.execute("ALTER TABLE acks ADD COLUMN t REAL")
+    conn.execute("ALTER TABLE messages ADD COLUMN t REAL")
+
+
 #: MIGRATIONS[n] takes a database from version n + 1 to n + 2.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_to_v2,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_to_v2, _v2_to_v3)
 LATEST_VERSION = 1 + len(MIGRATIONS)
 
 

@@ -14,6 +14,9 @@ from browser_support import ARTIFACTS, chromium
 
 from monitor.cli import main
 from monitor.report import EXPORT_FORMAT, render_report
+from monitor.report_svg import sentiment_colour
+from monitor.review import clock
+from monitor.sentiment import TurnScorer
 from monitor.store import Store, StoreSink, db_path
 
 
@@ -196,3 +199,43 @@ def test_heat_chart_line_starts_calm_at_zero_before_the_first_change() -> None:
     assert float(start_x) == LEFT
     zero_y = re.search(r'<text x="[\d.]+" y="([\d.]+)" text-anchor="end" class="axis">0</text>', svg)
     assert zero_y is not None and float(start_y) == float(zero_y[1]) - 4
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (214.99, "3:34"),
+        (59.999, "0:59"),
+        (0, "0:00"),
+        (60.0, "1:00"),
+        (3600.7, "1:00:00"),
+        (-0.4, "0:00"),
+        (None, "—"),
+    ],
+)
+def test_clock_shows_whole_seconds_elapsed(seconds: float | None, shown: str) -> None:
+    """Call times are floored like a stopwatch, as the dashboard's formatDuration does: 214.99 s is 3:34."""
+    assert clock(seconds) == shown
+
+
+def test_report_colours_caller_turns_by_heatmons_score() -> None:
+    """A caller turn VADER calls positive but heatmon scores neutral is neutral in the report's
+    transcript and chart, with the number the call page shows; a turn without `score` falls back."""
+    text = "yeah you can help by fixing my damn tv service for once"
+    scored = TurnScorer().score(text)
+    assert scored.compound >= 0.05 and scored.score == 0.0  # raw VADER would colour it green
+    turn = {"type": "turn", "call": "c1", "speaker": "caller", "start": 40.0, "end": 43.0, "t": 43.0}
+    old = {**turn, "text": "thank you so much", "start": 50.0, "end": 52.0, "t": 52.0}
+    detail = {
+        "call": {"id": "c1", "duration": 60.0},
+        "turns": [
+            {**turn, "text": text, "sentiment": scored.sentiment()},
+            {**old, "sentiment": {"compound": 0.6}},
+        ],
+    }
+    html = render_report(detail)
+    neutral, green = sentiment_colour(0.0), sentiment_colour(0.6)
+    assert f'border-left: 4px solid {neutral}" title="sentiment 0.00">{text}</td>' in html
+    assert f'border-left: 4px solid {green}" title="sentiment +0.60">thank you so much</td>' in html
+    assert f'fill="{neutral}"><title>0:43 caller 0.00: {text}</title>' in html
+    assert f'fill="{sentiment_colour(scored.compound)}"' not in html

@@ -26,6 +26,7 @@ from monitor.hub.history import register_history
 from monitor.hub.server import Hub, serve_hub
 from monitor.paths import BUNDLED_MODELS
 from monitor.replay import replay_events
+from monitor.review import clock, signed_score
 from monitor.store import StoreReader, StoreSink, db_path
 from monitor.transcript import read_transcript
 
@@ -154,7 +155,8 @@ def test_the_api_gives_supervisors_every_call_and_agents_only_theirs(hub: StoreH
     assert detail["chart"].startswith("<svg")
     # The chart's mood dots use heatmon's turn score, as the transcript does, not raw VADER.
     first = next(t for t in detail["turns"] if t["speaker"] == "caller")
-    assert f"caller {first['sentiment']['score']:+.2f}: {html.escape(first['text'])}" in detail["chart"]
+    shown = signed_score(first["sentiment"]["score"])
+    assert f"caller {shown}: {html.escape(first['text'])}" in detail["chart"]
     assert hub.get("calls/escalation", MARIA)[0] == 404  # kevin's call does not exist for maria
     assert hub.get(f"calls/{'%23'}{mine['calls'][0]['pk']}", KEVIN)[0] == 404
     assert hub.get("calls/no-such-call", SAM)[0] == 404
@@ -184,6 +186,9 @@ def test_history_page_lists_calls_and_filters_by_agent_heat_and_text(hub: StoreH
     expect(page.locator("#calls-body tr")).to_have_count(len(CALLS))
     assert history_rows(page) == [name for name, _ in reversed(CALLS)]
     expect(page.locator("#who")).to_have_text("Supervisor · all calls")
+    # Lengths read as `heatmon calls` prints them: whole seconds elapsed, floored in both.
+    lengths = page.locator("#calls-body tr td:nth-child(4)").all_text_contents()
+    assert lengths == [clock(c["duration"]) for c in hub.get("calls", SAM)[1]["calls"]]
     page.screenshot(path=str(ARTIFACTS / "history-all.png"), full_page=True)
 
     page.fill("#f-agent", "kevin")
@@ -191,6 +196,18 @@ def test_history_page_lists_calls_and_filters_by_agent_heat_and_text(hub: StoreH
     expect(page.locator("#calls-body tr")).to_have_count(2)
     assert set(history_rows(page)) == {"card-payment", "escalation"}
     assert "agent=kevin" in page.url  # the filter survives Back and a copied link
+
+    # The page's own header links keep the token: History opens the whole list again, signed in.
+    expect(page.locator("#nav-history")).to_have_attribute("href", f"/history#token={SAM}")
+    expect(page.locator("#nav-floor")).to_have_attribute("href", f"/floor#token={SAM}")
+    page.click("#nav-history")
+    expect(page.locator("#calls-body tr")).to_have_count(len(CALLS))
+    expect(page.locator("#banner")).to_be_hidden()
+    expect(page.locator("#who")).to_have_text("Supervisor · all calls")
+    assert "agent=kevin" not in page.url
+    page.fill("#f-agent", "kevin")
+    page.press("#f-agent", "Enter")
+    expect(page.locator("#calls-body tr")).to_have_count(2)
 
     page.click("#f-reset")
     expect(page.locator("#calls-body tr")).to_have_count(len(CALLS))
@@ -224,6 +241,8 @@ def test_call_page_draws_the_chart_transcript_alerts_and_summary(hub: StoreHub, 
     page.click("#calls-body tr[data-call='escalation'] a")
     expect(page).to_have_url(re.compile(r"/call#"))
     expect(page.locator("#call-title")).to_have_text("kevin · Sandra Cole")
+    expect(page.locator("#nav-history")).to_have_attribute("href", f"/history#token={SAM}")
+    expect(page.locator("#nav-floor")).to_have_attribute("href", f"/floor#token={SAM}")
     chart = page.locator("#chart svg.heat-chart")
     expect(chart).to_be_visible()
     expect(chart.locator("circle.heat-point")).to_have_count(len(detail["heat"]))
@@ -243,6 +262,10 @@ def test_call_page_draws_the_chart_transcript_alerts_and_summary(hub: StoreHub, 
     expect(page.locator("#coach .coach-item")).to_have_count(len(prompts))
     review = detail["review"]
     expect(page.locator("#stat-peak dd")).to_contain_text(str(round(review["peak_heat"])))
+    # The same call times as the report and `heatmon calls` (monitor.review.clock): floored.
+    expect(page.locator("#stat-peak")).to_contain_text(
+        f"at {clock(review['peak_at'])} of {clock(review['duration'])}"
+    )
     expect(page.locator("#stat-alerts dd")).to_have_text(str(len(review["alerts"])))
     expect(page.locator("#alerts > li")).to_have_count(len(review["alerts"]))
     expect(page.locator("#alerts .evidence li").first).to_be_visible()

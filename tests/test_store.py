@@ -19,7 +19,7 @@ from _store_events import DEMO, call_events, demo_index
 
 from monitor.errors import InputError
 from monitor.store import CallFilter, Store, StoreError, StoreReader, StoreSink, db_path, filter_from_params
-from monitor.store_schema import LATEST_VERSION, SCHEMA_V1, iso_to_ts
+from monitor.store_schema import LATEST_VERSION, MIGRATIONS, SCHEMA_V1, iso_to_ts
 
 
 def write_all(path: Path, batches: list[list[dict[str, Any]]], *, redact: bool = False) -> int:
@@ -51,6 +51,7 @@ def test_round_trip_keeps_every_event_of_a_call(db: Path) -> None:
             "from": "lead",
             "text": "offer the missed appointment credit",
             "at": "2026-11-20T09:02:00Z",
+            "t": 120.4,
             "seq": 999,
         }
     )
@@ -163,7 +164,7 @@ def test_a_v1_database_migrates_to_the_latest_schema(db: Path) -> None:
     conn.close()
 
     store = Store.open(db, create=False)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 2
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 3
     rows = {row.id: row for row in store.list_calls()}
     assert rows["old"].peak_heat == 71.5
     assert rows["old"].started_ts == iso_to_ts("2026-10-01T08:00:00Z")
@@ -174,6 +175,85 @@ def test_a_v1_database_migrates_to_the_latest_schema(db: Path) -> None:
     )
     assert store.call_detail("old")["messages"][0]["text"] == "ok"
     store.close()
+
+
+def test_acks_and_messages_keep_their_call_time(db: Path) -> None:
+    """An `alert_ack` and a `supervisor_message` stored with `t` (as the hub sends them) come
+    back from call_detail and the export with that `t`, as hub-protocol.md lists it."""
+    from monitor.report import export_document
+
+    events = call_events("escalation", "2026-11-20T09:00:00Z", ack_by=None)
+    alert = next(e for e in events if e["type"] == "alert")
+    ack = {"type": "alert_ack", "call": "escalation", "id": alert["id"], "by": "sam"}
+    ack |= {"at": "2026-11-20T09:01:30Z", "t": alert["t"] + 4.2, "seq": 1001}
+    message = {"type": "supervisor_message", "call": "escalation", "from": "sam", "text": "I'm listening"}
+    message |= {"at": "2026-11-20T09:01:40Z", "t": alert["t"] + 14.2, "seq": 1002}
+    write_all(db, [[*events, ack, message]])
+    store = Store.open(db, create=False)
+    detail = store.call_detail("escalation")
+    store.close()
+    assert detail["acks"] == [ack] and detail["messages"] == [message]
+    exported = export_document(detail)
+    assert exported["acks"][0]["t"] == ack["t"] and exported["messages"][0]["t"] == message["t"]
+
+
+def test_a_v2_database_migrates_and_keeps_its_acks_and_messages(db: Path) -> None:
+    """A store written by schema v2 (no call time on acks and messages) opens with today's code:
+    its rows come back as before, without a made-up `t`, and new rows keep theirs."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.executescript(SCHEMA_V1)
+    MIGRATIONS[0](conn)  # v1 -> v2, exactly as heatmon made v2 stores
+    conn.execute(
+        "INSERT INTO calls (pk, id, agent, started_at) VALUES (1, 'old', 'maria', '2026-10-01T08:00:00Z')"
+    )
+    conn.execute(
+        "INSERT INTO alerts (call_pk, seq, t, alert_id, kind, level, message, evidence)"
+        " VALUES (1, 5, 30.0, 'a1', 'heat', 'warning', 'hot', '[]')"
+    )
+    conn.execute(
+        "INSERT INTO acks (call_pk, seq, alert_id, by, at)"
+        " VALUES (1, 6, 'a1', 'lead', '2026-10-01T08:00:40Z')"
+    )
+    conn.execute(
+        "INSERT INTO messages (call_pk, seq, sender, text, at)"
+        " VALUES (1, 7, 'lead', 'ok', '2026-10-01T08:00:50Z')"
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+
+    store = Store.open(db, create=False)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+    detail = store.call_detail("old")
+    assert detail["acks"] == [
+        {"type": "alert_ack", "call": "old", "id": "a1", "by": "lead", "at": "2026-10-01T08:00:40Z", "seq": 6}
+    ]
+    assert detail["messages"] == [
+        {
+            "type": "supervisor_message",
+            "call": "old",
+            "from": "lead",
+            "text": "ok",
+            "at": "2026-10-01T08:00:50Z",
+            "seq": 7,
+        }
+    ]
+    store.write_events(
+        [
+            {
+                "type": "alert_ack",
+                "call": "old",
+                "id": "a1",
+                "by": "sam",
+                "at": "2026-10-01T08:01:00Z",
+                "t": 61.0,
+            },
+            {"type": "supervisor_message", "call": "old", "from": "sam", "text": "hi", "at": "x", "t": 62.5},
+        ]
+    )
+    detail = store.call_detail("old")
+    store.close()
+    assert [a.get("t") for a in detail["acks"]] == [None, 61.0]
+    assert [m.get("t") for m in detail["messages"]] == [None, 62.5]
 
 
 def test_a_newer_or_foreign_database_is_refused_clearly(tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ function summary(detail) {
   );
   const acked = review.alerts.filter((alert) => alert.acked_by.length).length;
   const alerts = stat("Alerts", String(review.alerts.length), review.alerts.length ? `${acked} acknowledged` : "quiet call", { id: "stat-alerts" });
-  // heatmon's turn score, as the transcript shows it (the review's mean is raw VADER).
+  // heatmon's turn score, as the transcript and the chart's mood dots show it.
   const scores = detail.turns.filter((turn) => turn.speaker === "caller").map(turnScore).filter((score) => score !== null);
   const mean = scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
   const lowest = scores.length ? Math.min(...scores) : null;

@@ -158,6 +158,10 @@ async function load() {
   fillKinds();
 }
 
+// Every header link keeps the token (it lives only in this page's fragment): a bare /history
+// or /floor would open a page that cannot sign in. History itself opens the unfiltered list.
+$("nav-history").href = pageLink("history", { token });
+$("nav-floor").href = pageLink("floor", { token });
 for (const name of FILTERS) if (start.get(name)) form.elements[name].value = start.get(name);
 fillKinds();
 if (start.get("alert")) form.elements.alert.value = start.get("alert");
