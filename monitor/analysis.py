@@ -119,6 +119,11 @@ class CallAnalysis:
         self.cues.on_speech(speaker, t, speaking)
         return []
 
+    def on_sound(self, t: float) -> list[Event]:
+        """Someone was heard at call time `t` (from the audio level): no dead air then."""
+        self.cues.on_sound(t)
+        return []
+
     def summary(self) -> dict[str, Any]:
         """What happened in the call, for `call_ended`."""
         done_at = self.coach.done_at

@@ -112,6 +112,13 @@ class CueTracker:
             self._last_speech_end = max(self._last_speech_end, t)
         return cues
 
+    def on_sound(self, t: float) -> None:
+        """Someone was heard at `t` (from the audio level): the line is not silent then,
+        even if no turn has ended since (a caller in the middle of a long sentence)."""
+        if t > self._last_speech_end:
+            self._last_speech_end = t
+            self._dead_air_reported = False
+
     def on_tick(self, t: float) -> list[TimingCue]:
         """Cues of time passing: dead air, and a caller monologue still going on."""
         cues: list[TimingCue] = []

@@ -23,15 +23,17 @@ class LevelTrack:
         self._blocks: deque[tuple[float, float, float]] = deque()  # (start, end, mean power)
         self.position = 0.0
 
-    def add(self, pcm: bytes) -> None:
-        """Record the next block of 16-bit mono PCM."""
+    def add(self, pcm: bytes) -> float:
+        """Record the next block of 16-bit mono PCM; its level in dBFS."""
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         if not len(samples):
-            return
+            return SILENCE_DB
         start, self.position = self.position, self.position + len(samples) / self._rate
-        self._blocks.append((start, self.position, float(np.mean(samples * samples))))
+        power = float(np.mean(samples * samples))
+        self._blocks.append((start, self.position, power))
         while self._blocks and self._blocks[0][1] < self.position - self._keep:
             self._blocks.popleft()
+        return 10 * math.log10(power) if power > 0 else SILENCE_DB
 
     def loudness_db(self, start: float, end: float) -> float | None:
         """dBFS of the audio between `start` and `end`; None when it is no longer kept."""
@@ -72,6 +74,31 @@ class NoiseFloor:
         return self.db
 
 
+#: dB above a party's noise floor that is clearly someone talking.
+SPEECH_ABOVE_FLOOR = 12.0
+#: dBFS: never call a whisper of a silent line speech.
+SPEECH_AT_LEAST = -55.0
+
+
+def is_speech(level_db: float, floor_db: float) -> bool:
+    """A block this loud over this line's noise floor is someone talking."""
+    return level_db > max(floor_db + SPEECH_ABOVE_FLOOR, SPEECH_AT_LEAST)
+
+
+class SpeechPresence:
+    """Which of a party's blocks carry speech, by their level over the line's noise floor.
+
+    The pipeline tells the analysis when anyone is heard, so that a caller in the middle of
+    a long sentence (no turn yet) is not taken for dead air.
+    """
+
+    def __init__(self) -> None:
+        self._floor = NoiseFloor()
+
+    def heard(self, level_db: float, seconds: float) -> bool:
+        return is_speech(level_db, self._floor.update(level_db, seconds))
+
+
 class QuietEnd:
     """Tells when a party has gone quiet after speaking, from audio levels alone.
 
@@ -81,9 +108,7 @@ class QuietEnd:
     `quiet_for` seconds back near it.
     """
 
-    SPEECH_ABOVE_FLOOR = 12.0  # dB: clearly someone talking
     QUIET_ABOVE_FLOOR = 6.0  # dB: back to the line's own noise
-    SPEECH_AT_LEAST = -55.0  # dBFS: never call a whisper of a silent line speech
 
     def __init__(self, quiet_for: float) -> None:
         self.quiet_for = quiet_for
@@ -94,7 +119,7 @@ class QuietEnd:
     def update(self, level_db: float, seconds: float) -> bool:
         """Feed a block's level; True once when the speech before it has been followed by quiet."""
         floor = self._floor.update(level_db, seconds)
-        if level_db > max(floor + self.SPEECH_ABOVE_FLOOR, self.SPEECH_AT_LEAST):
+        if is_speech(level_db, floor):
             self._spoke, self._quiet = True, 0.0
         elif level_db < floor + self.QUIET_ABOVE_FLOOR:
             self._quiet += seconds

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from monitor.asr import PartialText, PartyRecognizer, SpeechModel, Utterance
 from monitor.audio import BLOCK_SECONDS, AudioBlock, AudioSource
 from monitor.events import CallEnded, CallStarted, Event, Partial, Turn, utc_timestamp
-from monitor.levels import LevelTrack
+from monitor.levels import LevelTrack, SpeechPresence
 
 log = logging.getLogger("heatmon")
 
@@ -46,6 +46,8 @@ class Analysis(Protocol):
     def on_turn(self, turn: Turn) -> list[Event]: ...
 
     def on_tick(self, t: float) -> list[Event]: ...
+
+    def on_sound(self, t: float) -> list[Event]: ...
 
     def summary(self) -> dict[str, Any]: ...
 
@@ -97,6 +99,7 @@ class CallSession:
         self._executor = executor
         self._recognizers: dict[str, PartyRecognizer] = {}
         self._levels: dict[str, LevelTrack] = {}
+        self._voices: dict[str, SpeechPresence] = {}
         self._last_partial: dict[str, float] = {}
         self._next_tick = options.tick_interval
         self.position = 0.0
@@ -123,6 +126,7 @@ class CallSession:
                     skip_silence=self._options.skip_silence,
                 )
                 self._levels[party] = LevelTrack(rate)
+                self._voices[party] = SpeechPresence()
             async for batch in self._batches():
                 await self._decode(batch)
             await self._finish()
@@ -177,9 +181,13 @@ class CallSession:
         loop = asyncio.get_running_loop()
         parties = [p for p in self._recognizers if any(p in block.pcm for block in batch)]
         audio = {p: [block.pcm[p] for block in batch if p in block.pcm] for p in parties}
+        heard: list[float] = []  # call times at which anyone was heard speaking, in this batch
         for party in parties:
+            levels, voice = self._levels[party], self._voices[party]
             for pcm in audio[party]:
-                self._levels[party].add(pcm)
+                level = levels.add(pcm)
+                if voice.heard(level, BLOCK_SECONDS):
+                    heard.append(round(levels.position, 3))
         results = await asyncio.gather(
             *(
                 loop.run_in_executor(self._executor, _accept_all, self._recognizers[p], audio[p])
@@ -187,7 +195,7 @@ class CallSession:
             )
         )
         self.position = max(r.position for r in self._recognizers.values())
-        self._handle(zip(parties, results, strict=True))
+        self._handle(zip(parties, results, strict=True), heard)
 
     async def _finish(self) -> None:
         loop = asyncio.get_running_loop()
@@ -197,19 +205,28 @@ class CallSession:
         )
         self._handle(zip(parties, results, strict=True))
 
-    def _handle(self, results: Iterable[tuple[str, Sequence[Utterance | PartialText]]]) -> None:
-        """Emit what the recognisers found, in call-time order, with the ticks in between."""
-        found = [(party, r) for party, rs in results for r in rs]
-        found.sort(
-            key=lambda pr: (pr[1].heard_at, pr[1].heard_at if isinstance(pr[1], PartialText) else pr[1].end)
-        )
-        for party, result in found:
-            self._tick_until(result.heard_at, inclusive=False)
-            if isinstance(result, Utterance):
+    def _handle(
+        self, results: Iterable[tuple[str, Sequence[Utterance | PartialText]]], heard: Sequence[float] = ()
+    ) -> None:
+        """Emit what the recognisers found, and tell the analysis when anyone was heard, in
+        call-time order with the ticks in between (a tick must see the silence before a sound)."""
+        timeline: list[tuple[float, float, str, Utterance | PartialText | None]] = [
+            (r.heard_at, r.heard_at if isinstance(r, PartialText) else r.end, party, r)
+            for party, rs in results
+            for r in rs
+        ]
+        timeline += [(t, t, "", None) for t in heard]
+        timeline.sort(key=lambda item: item[:2])
+        for t, _, party, result in timeline:
+            self._tick_until(t, inclusive=False)
+            if result is None:
+                if self._analysis:
+                    self._emit_all(self._analysis.on_sound(t))
+            elif isinstance(result, Utterance):
                 self._last_partial.pop(party, None)
                 self._on_turn(self._turn(party, result))
-            elif self._partial_due(party, result.heard_at):
-                self._emit(Partial(call=self.call, t=result.heard_at, speaker=party, text=result.text))
+            elif self._partial_due(party, t):
+                self._emit(Partial(call=self.call, t=t, speaker=party, text=result.text))
         self._tick_until(self.position, inclusive=True)
 
     def _tick_until(self, t: float, *, inclusive: bool) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.levels import SILENCE_DB, LevelTrack, QuietEnd, SilenceGate, block_db
+from monitor.levels import SILENCE_DB, SPEECH_ABOVE_FLOOR, LevelTrack, QuietEnd, SilenceGate, block_db
 
 BLOCK = 0.1
 
@@ -72,7 +72,7 @@ def test_ends_need_speech_and_enough_quiet(levels: list[float], quiet_for: float
     need = round(quiet_for / BLOCK)
     assert all(b - a >= need for a, b in itertools.pairwise(ends))
     assert not ends or ends[0] + 1 >= need
-    if levels and max(levels) - min(levels) < QuietEnd.SPEECH_ABOVE_FLOOR:
+    if levels and max(levels) - min(levels) < SPEECH_ABOVE_FLOOR:
         assert ends == []
 
 

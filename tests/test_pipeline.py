@@ -18,7 +18,7 @@ import pytest
 from monitor.analysis import CallAnalysis
 from monitor.asr import PartyRecognizer
 from monitor.audio import AudioBlock
-from monitor.events import CallEnded, CallStarted, Event, Heat, Turn
+from monitor.events import Alert, CallEnded, CallStarted, Event, Heat, Turn
 from monitor.pipeline import CallOptions, CallSpec, run_calls
 
 RATE = 8000
@@ -187,3 +187,19 @@ def test_decoding_threads_can_be_capped() -> None:
         assert sorted(e.speaker for e in events if isinstance(e, Turn)) == ["agent", "caller"]
     with pytest.raises(ValueError, match="at least 1"):
         asyncio.run(run_calls([], ScriptedModel([]), events.append, threads=0))  # type: ignore[arg-type]
+
+
+def _alerts(spans: list[tuple[float, float]], seconds: float) -> list[tuple[str, float]]:
+    """The (kind, call time) of every alert on a caller-only call speaking during `spans`."""
+    events: list[Event] = []
+    model = ScriptedModel(["my internet has been down since yesterday and nobody told me why"] * len(spans))
+    spec = CallSpec("c1", ScriptedSource(seconds, {"caller": spans}), CallAnalysis("c1"))
+    asyncio.run(run_calls([spec], model, events.append))  # type: ignore[arg-type]
+    return [(e.kind, e.t) for e in events if isinstance(e, Alert)]
+
+
+def test_a_long_sentence_is_not_dead_air_but_a_silent_line_is() -> None:
+    """A caller talking for 15 s has no turn until the end, but the audio shows someone speaking:
+    no dead-air alert. The same call silent after a short sentence gets one, 12 s after it."""
+    assert [kind for kind, _ in _alerts([(1.0, 16.0)], 20.0)] == []
+    assert [(kind, t) for kind, t in _alerts([(1.0, 3.0)], 20.0)] == [("dead_air", 15.0)]
