@@ -22,7 +22,7 @@ from typing import Protocol
 from monitor.errors import InputError
 from monitor.events import CallEnded, CallStarted, Event, Turn, utc_timestamp
 from monitor.paths import BUNDLED_MODELS
-from monitor.replay import replay_events, replay_paced
+from monitor.replay import replay_paced, stopped_early
 from monitor.transcript import read_transcript
 
 DEMO_CALLS = BUNDLED_MODELS / "demo_calls"
@@ -92,11 +92,8 @@ def call_ids(calls: Sequence[DemoCall]) -> Iterator[tuple[DemoCall, str]]:
 def cut_short(call: DemoCall, call_id: str, at: float) -> CallEnded:
     """The `call_ended` of a call stopped `at` seconds in: its summary is that of the turns heard so
     far (the analysis is deterministic, so this is what the live chain would have said)."""
-    heard = [turn for turn in call.turns if turn.end <= at]
-    ended = list(replay_events(heard, call=call_id, source=None))[-1]
-    assert isinstance(ended, CallEnded)
-    summary = {**(ended.summary or {}), "caller_name": call.caller_name, "stopped_early": True}
-    return CallEnded(call=call_id, t=round(at, 2), duration=round(at, 2), summary=summary)
+    ended = stopped_early(call.turns, call=call_id, at=at)
+    return dataclasses.replace(ended, summary={**(ended.summary or {}), "caller_name": call.caller_name})
 
 
 class Player(Protocol):

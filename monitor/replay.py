@@ -55,6 +55,23 @@ def replay_events(
     yield CallEnded(call=call, t=end, duration=round(end, 2), summary=analysis.summary())
 
 
+def stopped_early(
+    turns: Sequence[Turn],
+    *,
+    call: str,
+    at: float,
+    playbook: Playbook | None = None,
+    lexicon: Lexicon | None = None,
+) -> CallEnded:
+    """The `call_ended` of a replay stopped `at` seconds in (Ctrl-C, a refused hub): its summary
+    is that of the turns heard so far, as the live chain would have said (it is deterministic)."""
+    heard = [turn for turn in turns if turn.end <= at]
+    ended = list(replay_events(heard, call=call, source=None, playbook=playbook, lexicon=lexicon))[-1]
+    assert isinstance(ended, CallEnded)
+    summary = {**(ended.summary or {}), "stopped_early": True}
+    return CallEnded(call=call, t=round(at, 3), duration=round(at, 3), summary=summary)
+
+
 def _with_call(turn: Turn, call: str) -> Turn:
     """The turn with its call name set (a transcript may leave `call` out)."""
     return turn if turn.call == call else dataclasses.replace(turn, call=call)

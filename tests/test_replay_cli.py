@@ -252,8 +252,9 @@ def test_events_the_hub_never_took_end_with_exit_code_1(tmp_path: Path) -> None:
 
 
 def test_a_hub_that_refuses_the_token_is_one_line_with_what_to_do(tmp_path: Path) -> None:
-    """A wrong publisher token: one error line, naming the hub's reason and where the right
-    token comes from; exit code 2."""
+    """A wrong publisher token stops a live (paced) replay at once, not when its 42 s call
+    ends: the call still ends with its call_ended, then one error line names the hub's reason
+    and where the right token comes from; exit code 2."""
     import socket
 
     with socket.socket() as probe:
@@ -272,11 +273,15 @@ def test_a_hub_that_refuses_the_token_is_one_line_with_what_to_do(tmp_path: Path
                 break
         path = write(tmp_path / "c10.jsonl", CALL)
         url = f"ws://127.0.0.1:{port}"
-        result = heatmon("replay", "--fast", "--hub", url, "--hub-token", "not-the-token", str(path))
+        started = time.monotonic()
+        result = heatmon("replay", "--hub", url, "--hub-token", "not-the-token", str(path))
+        took = time.monotonic() - started
     finally:
         hub.terminate()
         hub.wait(timeout=10)
     assert result.returncode == 2, result.stderr
+    assert took < 15, took
+    assert json.loads(result.stdout.splitlines()[-1])["type"] == "call_ended"
     assert result.stderr.count("refused") == 1, result.stderr
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("heatmon: error:")]
     assert f"the hub at {url} refused this publisher: invalid token" in line

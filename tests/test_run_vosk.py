@@ -148,3 +148,18 @@ def test_skipping_silence_loses_no_speech(two_party_call: tuple[Path, Spans]) ->
     for a, b in pairs:
         assert a["speaker"] == b["speaker"]
         assert abs(a["start"] - b["start"]) < 0.35 and abs(a["end"] - b["end"]) < 0.35, (a, b)
+
+
+def test_hub_gets_partials_but_the_output_only_with_partials(two_party_call: tuple[Path, Spans]) -> None:
+    """With --hub, partials are made for the hub (the agent's live transcript), but stdout
+    carries them only when --partials asks for them. (The hub here is down: exit code 1.)"""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        hub = f"ws://127.0.0.1:{probe.getsockname()[1]}"
+    wav, _ = two_party_call
+    quiet = heatmon("run", "--hub", hub, "--hub-token", "t", str(wav))
+    assert quiet.code == 1 and quiet.of("turn") and not quiet.of("partial"), quiet.stderr
+    asked = heatmon("run", "--hub", hub, "--hub-token", "t", "--partials", str(wav))
+    assert asked.code == 1 and asked.of("partial"), asked.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import sys
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from monitor.errors import HeatmonError
-from monitor.events import Event
+from monitor.events import Event, Partial
 
 log = logging.getLogger("heatmon")
 
@@ -52,7 +53,12 @@ def add_hub_options(parser: argparse.ArgumentParser) -> None:
 @contextlib.asynccontextmanager
 async def event_output(args: argparse.Namespace, emit: Emit) -> AsyncIterator[Emit]:
     """`emit`, or, with --hub, `emit` plus publishing to the hub; waits for the hub's
-    acknowledgements at the end so nothing published is lost on exit."""
+    acknowledgements at the end so nothing published is lost on exit.
+
+    A hub that refuses the publisher's token stops the run at once (every call still ends with
+    its `call_ended`): monitoring on, with nothing reaching the board, would look like working.
+    Partials go to the hub (the agent's live transcript) but to the output only if asked for.
+    """
     if not getattr(args, "hub", None):
         yield emit
         return
@@ -61,14 +67,30 @@ async def event_output(args: argparse.Namespace, emit: Emit) -> AsyncIterator[Em
 
     token = publisher_token(args.hub_token, args.tokens)
     async with Publisher(args.hub, token) as publisher:
+        show_partials = getattr(args, "partials", False) or getattr(args, "console", False)
 
         def both(event: Event) -> None:
-            emit(event)
+            if show_partials or not isinstance(event, Partial):
+                emit(event)
             publisher.publish(event)
 
+        monitoring = asyncio.current_task()
+        assert monitoring is not None
+
+        async def stop_when_refused() -> None:
+            await publisher.refused.wait()
+            monitoring.cancel()
+
+        watch = asyncio.create_task(stop_when_refused(), name="hub-refusal")
         try:
             yield both
+        except asyncio.CancelledError:
+            if not publisher.refused.is_set():
+                raise  # Ctrl-C, not the hub
+            if hasattr(monitoring, "uncancel"):  # Python 3.11+: the cancel was ours, and is handled
+                monitoring.uncancel()
         finally:
+            watch.cancel()
             flushed = await publisher.flush(timeout=10)
             if publisher.rejected:
                 raise HubRefused(

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from monitor.cli.common import Emit, add_hub_options, add_subparser, event_output, print_event
 from monitor.errors import InputError
-from monitor.events import utc_timestamp
+from monitor.events import CallEnded, utc_timestamp
 from monitor.lexicon import Lexicon
 from monitor.playbook import Playbook
-from monitor.replay import replay_events, replay_paced
+from monitor.replay import replay_events, replay_paced, stopped_early
 from monitor.transcript import Transcript, read_transcript
 
 
@@ -131,8 +131,18 @@ async def _paced(
             lexicon=lexicon,
             speed=speed,
         )
-        async for event in events:
-            emit(event)
+        at, ended = 0.0, False
+        try:
+            async for event in events:
+                emit(event)
+                at, ended = event.t, isinstance(event, CallEnded)
+        finally:
+            if not ended:  # stopped early (Ctrl-C, a refused hub): the call still ends
+                emit(
+                    stopped_early(
+                        transcript.turns, call=transcript.call, at=at, playbook=playbook, lexicon=lexicon
+                    )
+                )
 
     # gather, not TaskGroup: heatmon supports Python 3.10. One failing call cancels the others.
     tasks = [asyncio.ensure_future(one(t)) for t in transcripts]

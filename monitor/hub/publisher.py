@@ -121,6 +121,8 @@ class Publisher:
         self._state: dict[str, dict[str, _Item]] = {}
         self._wake = asyncio.Event()
         self._ack_changed = asyncio.Event()
+        #: Set when the hub refuses this publisher for good (`rejected` says why).
+        self.refused = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Publisher:
@@ -207,6 +209,7 @@ class Publisher:
                 if reason.startswith(FATAL_REASONS):
                     self.rejected = reason
                     self._ack_changed.set()
+                    self.refused.set()
                     # Whoever owns the publisher reports it (see `rejected`); here only for the log.
                     log.debug("hub %s refused the publisher: %s", self.url, reason)
                     return
