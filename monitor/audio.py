@@ -296,7 +296,9 @@ class DeviceSource:
             self.close()
             raise
         if not self.description:
-            self.description = " + ".join(f"{p}:{d}" for p, d in self.devices.items())
+            self.description = ", ".join(
+                f"{'caller + agent' if p == 'call' else p} on device {d}" for p, d in self.devices.items()
+            )
 
     def _open(self, sd: Any, party: str, device: int, channels: int) -> Any:
         def callback(indata: Any, frames: int, when: Any, status: Any) -> None:

@@ -148,17 +148,25 @@ class CallSession:
         loop = asyncio.get_running_loop()
         blocks: asyncio.Queue[AudioBlock | _End | BaseException] = asyncio.Queue(maxsize=_MAX_BATCH_BLOCKS)
 
+        def hand_over(item: AudioBlock | _End | BaseException) -> None:
+            put = blocks.put(item)
+            try:
+                asyncio.run_coroutine_threadsafe(put, loop).result()
+            except RuntimeError:
+                put.close()  # the loop is gone (the call was cancelled): never scheduled, close it
+                raise
+
         def read() -> None:
             item: AudioBlock | _End | BaseException
             try:
                 for item in self._source.blocks():
-                    asyncio.run_coroutine_threadsafe(blocks.put(item), loop).result()
+                    hand_over(item)
                 item = _End()
             except BaseException as err:  # handed to the event loop, raised there
                 item = err
             # RuntimeError: the loop is gone, the call was cancelled and nobody is listening
             with contextlib.suppress(RuntimeError):
-                asyncio.run_coroutine_threadsafe(blocks.put(item), loop).result()
+                hand_over(item)
 
         threading.Thread(target=read, name=f"audio-{self.call}", daemon=True).start()
         reported_drops = 0

@@ -76,6 +76,7 @@ def test_live_call_is_captured_and_transcribed(null_sink: str, tmp_path: Path) -
             proc.kill()
     events = [json.loads(line) for line in out.splitlines() if line.strip()]
     assert proc.returncode == 130, err
+    assert "never awaited" not in err and "Traceback" not in err, err
     assert events[0]["type"] == "call_started" and events[-1]["type"] == "call_ended"
     turns = [e for e in events if e["type"] == "turn"]
     spoken = sum(1 for who, _, _ in spans if who == "caller")

@@ -163,3 +163,35 @@ def test_hub_gets_partials_but_the_output_only_with_partials(two_party_call: tup
     assert quiet.code == 1 and quiet.of("turn") and not quiet.of("partial"), quiet.stderr
     asked = heatmon("run", "--hub", hub, "--hub-token", "t", "--partials", str(wav))
     assert asked.code == 1 and asked.of("partial"), asked.stderr
+
+
+def test_sigterm_ends_every_call_like_ctrl_c(two_party_call: tuple[Path, Spans]) -> None:
+    """A service manager's SIGTERM mid-call: the call still ends with its call_ended (with its
+    summary), exit code 143, nothing on stderr but the usual."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    wav, _ = two_party_call
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--realtime", str(wav)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        assert first["type"] == "call_started"
+        time.sleep(3.0)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    last = json.loads(out.splitlines()[-1])
+    assert last["type"] == "call_ended" and 2.0 < last["duration"] < 15.0 and "peak_heat" in last["summary"]
+    assert "Traceback" not in err, err

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -149,17 +151,42 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("; ".join(cut))  # after the events of what was heard
     except KeyboardInterrupt:
         return 130  # every call has emitted call_ended on its way out
+    except Terminated:
+        return 128 + signal.SIGTERM  # the same, for a service manager's stop
     finally:
         for _, source in sources:
             source.close()
     return 0
 
 
+class Terminated(Exception):
+    """SIGTERM arrived: the calls were ended as on Ctrl-C."""
+
+
 async def _monitor(
     args: argparse.Namespace, specs: list[CallSpec], model: SpeechModel, emit: Emit, options: CallOptions
 ) -> None:
-    async with event_output(args, emit) as output:
-        await run_calls(specs, model, output, options=options)
+    # A service manager stops us with SIGTERM: end every call with its call_ended, as on Ctrl-C,
+    # instead of dying with the calls open.
+    main = asyncio.current_task()
+    assert main is not None
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        main.cancel()
+
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows' loop
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        async with event_output(args, emit) as output:
+            await run_calls(specs, model, output, options=options)
+    except asyncio.CancelledError:
+        if terminated:
+            raise Terminated from None
+        raise
 
 
 def _endpointing(choice: str) -> Endpointing:
