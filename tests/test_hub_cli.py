@@ -107,6 +107,18 @@ def test_token_add_and_list(tmp_path: Path):
     assert alice["token"] in heatmon("token", "list", "--show", data=tmp_path).stdout
 
 
+def test_token_commands_take_the_data_directory_of_a_hub(tmp_path: Path):
+    """`token add/list --data DIR` use DIR/tokens.json, the file of `heatmon hub --data DIR`."""
+    hub_data = tmp_path / "hub-data"
+    added = heatmon(
+        "token", "add", "--role", "supervisor", "--name", "lead", "--data", str(hub_data), data=tmp_path
+    )
+    assert added.returncode == 0, added.stderr
+    assert [g["name"] for g in json.loads((hub_data / "tokens.json").read_text())["tokens"]][-1] == "lead"
+    assert not (tmp_path / "tokens.json").exists()
+    assert "lead" in heatmon("token", "list", "--data", str(hub_data), data=tmp_path).stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -111,14 +111,10 @@ examples:
         "--agent", metavar="NAME", help="for --role agent: the agent's name as publishers report it"
     )
     add_one.add_argument("--name", help="a label for a supervisor or publisher token")
-    add_one.add_argument(
-        "--tokens", type=Path, metavar="FILE", help=f"tokens file (default {default_tokens_path()})"
-    )
+    _token_file_options(add_one)
     add_one.set_defaults(func=run_token_add)
     listing = actions.add_parser("list", help="list tokens", description="List the tokens of the file.")
-    listing.add_argument(
-        "--tokens", type=Path, metavar="FILE", help=f"tokens file (default {default_tokens_path()})"
-    )
+    _token_file_options(listing)
     listing.add_argument("--show", action="store_true", help="print the tokens in full")
     listing.set_defaults(func=run_token_list)
 
@@ -217,8 +213,23 @@ async def _retain(path: Path, days: float, every: float = 24 * 3600.0) -> None:
         await asyncio.sleep(every)
 
 
+def _token_file_options(parser: argparse.ArgumentParser) -> None:
+    """--tokens FILE, or --data DIR as `heatmon hub --data DIR` was started (its tokens.json)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--tokens", type=Path, metavar="FILE", help=f"tokens file (default {default_tokens_path()})"
+    )
+    where.add_argument(
+        "--data", type=Path, metavar="DIR", help="the data directory of a hub started with --data DIR"
+    )
+
+
+def _token_file(args: argparse.Namespace) -> Path:
+    return args.tokens or (args.data / "tokens.json" if args.data else default_tokens_path())
+
+
 def run_token_add(args: argparse.Namespace) -> int:
-    path = args.tokens or default_tokens_path()
+    path = _token_file(args)
     if args.role == "agent" and not args.agent:
         raise InputError("--role agent needs --agent NAME (the agent's name as publishers report it)")
     if args.role != "agent" and args.agent:
@@ -236,7 +247,7 @@ def run_token_add(args: argparse.Namespace) -> int:
 
 
 def run_token_list(args: argparse.Namespace) -> int:
-    path = args.tokens or default_tokens_path()
+    path = _token_file(args)
     tokens = Tokens.load(path)
     print(f"tokens in {path}:")
     for grant in tokens.grants:
