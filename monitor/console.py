@@ -13,8 +13,10 @@ CUT = "…"
 
 
 def _clock(t: float) -> str:
-    minutes, seconds = divmod(max(0.0, t), 60)
-    return f"{int(minutes):02d}:{seconds:04.1f}"
+    """mm:ss.s, tenths floored like every other clock of heatmon (59.99 s is 00:59.9, not 00:60.0)."""
+    tenths = int(max(0.0, t) * 10 + 1e-6)
+    minutes, rest = divmod(tenths, 600)
+    return f"{minutes:02d}:{rest // 10:02d}.{rest % 10}"
 
 
 def _head(event: Event, show_call: bool) -> str:

@@ -262,3 +262,17 @@ def test_show_call_fixes_the_prefix_from_the_first_line() -> None:
     out = io.StringIO()
     ConsoleView(out, show_call=True)(started("a", "a.wav"))
     assert out.getvalue() == "[a 00:00.0] call started, agent kim, from a.wav\n"
+
+
+def test_console_clock_floors_to_tenths() -> None:
+    """The console's mm:ss.s never shows 60 seconds, and agrees with the other clocks' flooring."""
+    from monitor.console import _clock
+
+    assert [_clock(t) for t in (0.0, 59.99, 60.0, 61.25, 3.3, 754.56)] == [
+        "00:00.0",
+        "00:59.9",
+        "01:00.0",
+        "01:01.2",
+        "00:03.3",
+        "12:34.5",
+    ]
