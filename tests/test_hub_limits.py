@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -173,14 +172,9 @@ def test_static_files_allow_list_and_traversal(tmp_path: Path):
     run(main())
 
 
-def test_tls_hub_serves_wss(tmp_path: Path):
+def test_tls_hub_serves_wss(certificate: tuple[Path, Path]):
     """With a certificate the hub speaks wss: a client that trusts it connects and gets a welcome."""
-    cert, key = tmp_path / "hub.pem", tmp_path / "hub.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cert, key = certificate
     client = ssl.create_default_context(cafile=str(cert))
 
     async def main() -> None:

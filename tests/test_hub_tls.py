@@ -25,18 +25,6 @@ def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(asyncio.wait_for(coro, 30))
 
 
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key, as `openssl` makes them."""
-    cert, key = tmp_path / "hub.pem", tmp_path / "hub.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
 def test_publisher_with_a_trusting_context_publishes_over_wss(certificate: tuple[Path, Path]) -> None:
     """A publisher given a context that trusts the hub's certificate gets its events acked over wss."""
     cert, key = certificate
