@@ -42,7 +42,8 @@ async def publish_one_call(url: str, token: str) -> bool:
 
 def test_hub_creates_tokens_prints_urls_serves_stores_and_stops(tmp_path: Path):
     """First start creates a 0600 tokens file, prints the page URLs with tokens in the fragment,
-    serves the floor page, stores what a publisher sends before acking it, and stops on SIGINT."""
+    serves the floor page, stores what a publisher sends before acking it, logs nothing but
+    warnings with --quiet, and stops on SIGINT."""
     port = free_port()
     env = {**os.environ, "HEATMON_DATA": str(tmp_path)}
     proc = subprocess.Popen(
@@ -72,6 +73,9 @@ def test_hub_creates_tokens_prints_urls_serves_stores_and_stops(tmp_path: Path):
         assert asyncio.run(publish_one_call(f"ws://127.0.0.1:{port}", tokens["publisher"]))
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None
+        logged = proc.stderr.read()
+        assert "connected from" not in logged and "GET /" not in logged, logged  # --quiet: warnings only
         store = Store.open(tmp_path / "heatmon.sqlite3", create=False)
         try:
             assert [c.id for c in store.list_calls()] == ["c1"]

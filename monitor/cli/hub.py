@@ -149,9 +149,14 @@ def run_hub(args: argparse.Namespace) -> int:
     data = args.data or data_dir()
     path = args.tokens or data / "tokens.json"
     tokens, created = Tokens.load_or_create(path)
+    # A hub runs for days: its log lines get times. `force`: `heatmon`'s own set-up came first.
     logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(name)s: %(message)s"
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(name)s: %(message)s",
+        force=True,
     )
+    # The hub logs who connects and leaves itself; the library's line per HTTP request is noise.
+    logging.getLogger("websockets").setLevel(logging.WARNING)
     print(f"tokens: {path}" + (" (created with fresh tokens)" if created else ""), flush=True)
     return asyncio.run(_serve(args, tokens, context))
 
