@@ -130,11 +130,13 @@ class PartyRecognizer:
         """Call time up to which audio has been fed."""
         return self._samples / self._rate
 
-    def accept(self, pcm: bytes) -> list[Utterance | PartialText]:
-        """Feed audio; return the utterance it completed and/or the new partial text."""
+    def accept(self, pcm: bytes, level: float | None = None) -> list[Utterance | PartialText]:
+        """Feed audio (and its dBFS level, if the caller has it already); return the utterance
+        it completed and/or the new partial text."""
         samples = len(pcm) // _BYTES_PER_SAMPLE
         self._samples += samples
-        level = block_db(pcm)
+        if level is None:
+            level = block_db(pcm)
         went_quiet = self._quiet is not None and self._quiet.update(level, samples / self._rate)
         if self._gate is not None:
             pcm, dropped = self._gate.admit(pcm, level)

@@ -188,12 +188,14 @@ class CallSession:
     async def _decode(self, batch: list[AudioBlock]) -> None:
         loop = asyncio.get_running_loop()
         parties = [p for p in self._recognizers if any(p in block.pcm for block in batch)]
-        audio = {p: [block.pcm[p] for block in batch if p in block.pcm] for p in parties}
+        audio: dict[str, list[tuple[bytes, float]]] = {p: [] for p in parties}
         heard: list[float] = []  # call times at which anyone was heard speaking, in this batch
         for party in parties:
             levels, voice = self._levels[party], self._voices[party]
-            for pcm in audio[party]:
+            for pcm in (block.pcm[party] for block in batch if party in block.pcm):
+                # Measured once, here: for the turn loudness, speech presence and the recogniser.
                 level = levels.add(pcm)
+                audio[party].append((pcm, level))
                 if voice.heard(level, BLOCK_SECONDS):
                     heard.append(round(levels.position, 3))
         results = await asyncio.gather(
@@ -323,10 +325,13 @@ async def _next_batch(
     return batch, item
 
 
-def _accept_all(recognizer: PartyRecognizer, blocks: list[bytes]) -> list[Utterance | PartialText]:
-    """A worker job: a batch of one party's blocks through its recogniser, block by block
-    (turns end on block boundaries, so a batch is decoded exactly as its blocks would be)."""
-    return [result for pcm in blocks for result in recognizer.accept(pcm)]
+def _accept_all(
+    recognizer: PartyRecognizer, blocks: list[tuple[bytes, float]]
+) -> list[Utterance | PartialText]:
+    """A worker job: a batch of one party's blocks (with their levels) through its recogniser,
+    block by block (turns end on block boundaries, so a batch is decoded exactly as its blocks
+    would be)."""
+    return [result for pcm, level in blocks for result in recognizer.accept(pcm, level)]
 
 
 def _cores() -> int:
