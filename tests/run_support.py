@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -26,3 +27,11 @@ def heatmon(*args: str, stdin: bytes | None = None, timeout: float = 300) -> Res
     )
     lines = proc.stdout.decode().splitlines()
     return Result(proc.returncode, [json.loads(line) for line in lines if line.strip()], proc.stderr.decode())
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on (bound, then released): for a hub to start on, or
+    for a hub that is down."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

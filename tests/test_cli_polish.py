@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from _store_events import call_events
+from run_support import free_port
 
 from monitor.cli import EXAMPLES, build_parser, main
 from monitor.errors import ModelError
@@ -39,13 +40,6 @@ def data(tmp_path: Path) -> Path:
 def error_lines(err: str) -> list[str]:
     """The lines of stderr that report an error (argparse's `heatmon X: error:` or ours)."""
     return [line for line in err.splitlines() if ": error: " in line]
-
-
-def closed_port() -> int:
-    """A local TCP port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------- numeric options
@@ -158,7 +152,7 @@ def test_pull_from_an_unreachable_mirror_points_at_the_base_url(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A refused connection to --base-url is one line telling to check --base-url."""
-    base = f"http://127.0.0.1:{closed_port()}/vosk/"
+    base = f"http://127.0.0.1:{free_port()}/vosk/"
     assert main(["models", "pull", "en-us", "--quiet", "--base-url", base]) == 2
     (line,) = error_lines(capsys.readouterr().err)
     assert "could not be reached (connection refused)" in line and "check the --base-url" in line

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from hub_support import started, turn
+from run_support import free_port
 
 from monitor.hub.publisher import Publisher
 from monitor.store import Store
@@ -25,12 +26,6 @@ HEATMON = [sys.executable, "-m", "monitor"]
 def heatmon(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HEATMON_DATA": str(data)}
     return subprocess.run([*HEATMON, *args], capture_output=True, text=True, env=env, timeout=30)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def publish_one_call(url: str, token: str) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 
 from hub_support import TOKENS, events, heat, quiet, started, turn, viewer
+from run_support import free_port
 
 from monitor.hub import serve_hub
 from monitor.hub.publisher import Publisher, hub_ws_url
@@ -16,12 +16,6 @@ PUB_TOKEN = TOKENS.first("publisher").token
 
 def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(asyncio.wait_for(coro, 30))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_hub_url_gets_the_websocket_path():

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from run_support import free_port
 
 from monitor.errors import InputError
 from monitor.events import CallEnded, CallStarted, Event, Heat, Turn
@@ -232,13 +233,8 @@ def test_events_the_hub_never_took_end_with_exit_code_1(tmp_path: Path) -> None:
     """With the hub down, replay still prints every event, says on one line how many the hub
     did not take, and exits 1 (not 0: a script must see that nothing was delivered); the
     retries log the outage once, not once per retry."""
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     path = write(tmp_path / "c9.jsonl", CALL)
-    hub = f"ws://127.0.0.1:{port}"
+    hub = f"ws://127.0.0.1:{free_port()}"  # nobody listens there
     result = heatmon("replay", "--fast", "--hub", hub, "--hub-token", "t0ken", str(path))
     assert result.returncode == 1, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
@@ -255,11 +251,7 @@ def test_a_hub_that_refuses_the_token_is_one_line_with_what_to_do(tmp_path: Path
     """A wrong publisher token stops a live (paced) replay at once, not when its 42 s call
     ends: the call still ends with its call_ended, then one error line names the hub's reason
     and where the right token comes from; exit code 2."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     hub = subprocess.Popen(
         [sys.executable, "-m", "monitor", "hub", "--port", str(port), "--data", str(tmp_path), "--no-store"],
         stdout=subprocess.PIPE,

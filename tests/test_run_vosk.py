@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ko_speech import model_dir, write_wav
-from run_support import Result, heatmon
+from run_support import Result, free_port, heatmon
 
 Spans = list[tuple[str, float, float]]
 
@@ -153,11 +153,7 @@ def test_skipping_silence_loses_no_speech(two_party_call: tuple[Path, Spans]) ->
 def test_hub_gets_partials_but_the_output_only_with_partials(two_party_call: tuple[Path, Spans]) -> None:
     """With --hub, partials are made for the hub (the agent's live transcript), but stdout
     carries them only when --partials asks for them. (The hub here is down: exit code 1.)"""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        hub = f"ws://127.0.0.1:{probe.getsockname()[1]}"
+    hub = f"ws://127.0.0.1:{free_port()}"
     wav, _ = two_party_call
     quiet = heatmon("run", "--hub", hub, "--hub-token", "t", str(wav))
     assert quiet.code == 1 and quiet.of("turn") and not quiet.of("partial"), quiet.stderr
