@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from _asr import eval_call, read_pcm, rss_mb, verdict
-from ko_speech import model_dir
+from support.ko_speech import model_dir
 
-from monitor.analysis import CallAnalysis
-from monitor.asr import SpeechModel
-from monitor.audio import AudioBlock
-from monitor.models import Endpointing, endpointing_overlay
-from monitor.pipeline import CallOptions, CallSpec, run_calls
+from monitor.analysis.chain import CallAnalysis
+from monitor.speech.overlay import Endpointing, endpointing_overlay
+from monitor.speech.recognizer import SpeechModel
+from monitor.speech.session import CallOptions, CallSpec, run_calls
+from monitor.speech.sources import AudioBlock
 
 POLICIES = ("heatmon", "plain Vosk")
 

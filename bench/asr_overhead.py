@@ -19,9 +19,9 @@ import sys
 import time
 
 from _asr import eval_call, verdict
-from ko_speech import model_dir
+from support.ko_speech import model_dir
 
-from monitor.models import Endpointing, endpointing_overlay
+from monitor.speech.overlay import Endpointing, endpointing_overlay
 
 BARE_LOOP = """
 import sys, wave, vosk

@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from browser_support import chromium
-from ko_speech import conversation, dialogue, model_dir
 from playwright.sync_api import Page
+from support.browser import chromium
+from support.ko_speech import conversation, dialogue, model_dir
 
 TARGET_P95 = 0.8
 RATE = 16000

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import vosk
 
-from monitor.models import STOCK_ENDPOINTING, Endpointing, endpointing_overlay, resolve_model
+from monitor.speech.overlay import STOCK_ENDPOINTING, Endpointing, endpointing_overlay
+from monitor.speech.resolve import resolve_model
 
 TARGET_MEDIAN = 0.7
 SENTENCES = [

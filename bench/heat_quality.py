@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _eval_data import emocontext, meld, require_eval, tweets
 
-from monitor.lexicon import Lexicon, asr_like
-from monitor.sentiment import TurnScorer
+from monitor.analysis.lexicon import Lexicon, asr_like
+from monitor.analysis.sentiment import TurnScorer
 
 
 def best_f1(scores: list[float], labels: list[bool]) -> tuple[float, float]:

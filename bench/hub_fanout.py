@@ -3,7 +3,7 @@
     python bench/hub_fanout.py                      all three scenarios, 12 s each
     python bench/hub_fanout.py --only fanout --duration 20
 
-Scenarios (issue 4):
+Scenarios:
 - fanout:    500 calls x 2 events/s, 20 supervisor viewers; p50/p99 publish -> receipt.
              Target: p99 <= 25 ms and <= 2x the relay's p99.
 - capacity:  2,000 calls x 2 events/s, 20 viewers. Target: p99 <= 250 ms, nothing lost.

@@ -79,7 +79,7 @@ async def run_hub(tokens_file: str, tick: float | None) -> None:
 
 
 async def run_relay() -> None:
-    """The naive design the issue measures against: every message to every viewer, at once."""
+    """The naive design measured against: every message to every viewer, at once."""
     viewers: set[ServerConnection] = set()
 
     async def handler(ws: ServerConnection) -> None:

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 from _asr import eval_call, read_pcm, verdict
-from ko_speech import model_dir, write_wav
+from support.ko_speech import model_dir, write_wav
 
-from monitor.analysis import CallAnalysis
-from monitor.asr import SpeechModel
-from monitor.audio import WavSource
-from monitor.models import Endpointing, endpointing_overlay
-from monitor.pipeline import CallSpec, run_calls
+from monitor.analysis.chain import CallAnalysis
+from monitor.speech.overlay import Endpointing, endpointing_overlay
+from monitor.speech.recognizer import SpeechModel
+from monitor.speech.session import CallSpec, run_calls
+from monitor.speech.sources import WavSource
 
 
 def specs(files: dict[str, Path], calls: int) -> list[CallSpec]:

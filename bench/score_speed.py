@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _eval_data import emocontext, meld, require_eval
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from monitor.lexicon import asr_like
-from monitor.sentiment import TurnScorer
+from monitor.analysis.lexicon import asr_like
+from monitor.analysis.sentiment import TurnScorer
 
 TARGET = 0.7
 ROUNDS = 7

@@ -9,7 +9,7 @@ best SQLite can do with no durability promise per batch.
 
     python bench/store_throughput.py [--calls 600] [--publishers 32] [--batch 40] [--repeat 5]
 
-Target (issue 5): sink >= 0.5x raw.
+Target: sink >= 0.5x raw.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 from monitor.paths import BUNDLED_MODELS
 from monitor.store import Store, StoreSink
-from monitor.store_rows import INSERTS, RowBatch
+from monitor.store.rows import INSERTS, RowBatch
 
 TARGET = 0.5
 #: Best process CPU seconds per variant: a second view, less sensitive to other load on the machine.

@@ -14,13 +14,13 @@ import tempfile
 from pathlib import Path
 
 from _asr import verdict
-from ko_speech import conversation, dialogue, model_dir, write_wav
+from support.ko_speech import conversation, dialogue, model_dir, write_wav
 
-from monitor.asr import SpeechModel
-from monitor.audio import WavSource
 from monitor.events import Event, Turn
-from monitor.models import STOCK_ENDPOINTING, Endpointing, endpointing_overlay
-from monitor.pipeline import CallOptions, CallSpec, run_calls
+from monitor.speech.overlay import STOCK_ENDPOINTING, Endpointing, endpointing_overlay
+from monitor.speech.recognizer import SpeechModel
+from monitor.speech.session import CallOptions, CallSpec, run_calls
+from monitor.speech.sources import WavSource
 
 
 def latencies(wav: Path, endpointing: Endpointing, quiet_end: float | None) -> tuple[list[float], int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from monitor.errors import InputError
@@ -19,7 +19,7 @@ from monitor.errors import InputError
 def utc_timestamp(when: datetime | None = None) -> str:
     """A wall-clock time as the wire contract writes it: ISO 8601 in UTC with a Z,
     to the millisecond (`started_at`, `2026-11-23T17:48:18.931Z`)."""
-    moment = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    moment = (when or datetime.now(UTC)).astimezone(UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

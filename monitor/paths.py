@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: The repository's top level: `models/` (manifest, playbook, lexicon) and `dashboard/` live here.
-ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_MODELS = ROOT / "models"
-DASHBOARD = ROOT / "dashboard"
+#: heatmon's data (`models/`: manifest, playbook, lexicon, demo calls) and pages (`dashboard/`).
+#: In a checkout `monitor/bundled/` links to the top-level folders; a wheel carries copies.
+BUNDLED = Path(__file__).resolve().parent / "bundled"
+BUNDLED_MODELS = (BUNDLED / "models").resolve()
+DASHBOARD = (BUNDLED / "dashboard").resolve()
 
 
 def data_dir() -> Path:

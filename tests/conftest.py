@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ko_speech import conversation, dialogue, write_wav
+from support.ko_speech import conversation, dialogue, write_wav
 
 # Several tests press Ctrl-C (SIGINT) on heatmon processes. A shell starts a background job
 # with SIGINT ignored, its children inherit that, and an ignored SIGINT stays ignored in

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -69,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     # stdout carries the events; progress and warnings go to stderr
     logging.basicConfig(level=logging.INFO, format="heatmon: %(message)s", stream=sys.stderr)
+    # asyncio's debug mode (PYTHONASYNCIODEBUG) logs slow callbacks as warnings: noise for a
+    # user, and a busy machine makes them appear at random. HEATMON_ASYNCIO_LOG=1 shows them.
+    if not os.environ.get("HEATMON_ASYNCIO_LOG"):
+        logging.getLogger("asyncio").setLevel(logging.ERROR)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

@@ -10,6 +10,8 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from monitor.analysis.lexicon import Lexicon
+from monitor.analysis.playbook import Playbook
 from monitor.errors import HeatmonError
 from monitor.events import Event, Partial
 
@@ -113,3 +115,17 @@ class HubUndelivered(HeatmonError):
     """The calls were monitored, but the hub did not take all their events (down, unreachable)."""
 
     exit_code = 1
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """--playbook and --lexicon: a team's own data files instead of the bundled ones."""
+    parser.add_argument(
+        "--playbook", type=Path, metavar="FILE", help="coaching playbook JSON (default: bundled)"
+    )
+    parser.add_argument("--lexicon", type=Path, metavar="FILE", help="domain lexicon JSON (default: bundled)")
+
+
+def load_data(args: argparse.Namespace) -> tuple[Playbook | None, Lexicon | None]:
+    playbook = Playbook.from_file(args.playbook) if getattr(args, "playbook", None) else None
+    lexicon = Lexicon.from_file(args.lexicon) if getattr(args, "lexicon", None) else None
+    return playbook, lexicon

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.cli.common import add_subparser
+from monitor.cli.common import add_data_options, add_subparser, load_data
 from monitor.cli.hub import HubError, page_url
-from monitor.demo import (
+from monitor.demo.floor import (
     DemoCall,
     DemoFloor,
     DemoOptions,
@@ -25,10 +25,10 @@ from monitor.demo import (
 )
 from monitor.errors import InputError, ModelError
 from monitor.hub.auth import Tokens
-from monitor.hub.history import register_history
 from monitor.hub.publisher import Publisher
 from monitor.hub.server import serve_hub
 from monitor.paths import data_dir
+from monitor.review.history import register_history
 from monitor.store import StoreReader, StoreSink, db_path
 
 log = logging.getLogger("heatmon")
@@ -97,6 +97,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--redact", action="store_true", help="store spoken card numbers and long digit runs masked"
     )
+    add_data_options(p)
     p.set_defaults(func=run_demo)
 
 
@@ -113,7 +114,7 @@ def choose_mode(audio: str, model: str | None) -> Mode:
     """Audio mode if asked for or if an English model is there; transcripts otherwise."""
     if audio == "off":
         return Mode(False, "transcript mode (--audio off)")
-    from monitor.demo_audio import english_model, model_label
+    from monitor.demo.audio import english_model, model_label
 
     try:
         found = english_model(model)
@@ -156,6 +157,7 @@ def run_demo(args: argparse.Namespace) -> int:
         raise InputError("--duration must be a positive number of seconds")
     calls = load_demo_calls()
     mode = choose_mode(args.audio, args.model)
+    args.chain_data = load_data(args)  # a team's playbook and lexicon, checked before anything starts
     if mode.audio and args.speed != 1.0:
         raise InputError("--speed is for transcript mode; audio plays in real time (or use --audio off)")
     data = args.data or demo_data_dir()
@@ -210,7 +212,7 @@ async def _hub(args: argparse.Namespace, tokens: Tokens, sink: StoreSink, data: 
         hub = await hub_cm.__aenter__()
     except OSError as err:
         raise HubError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
-    register_history(hub, StoreReader(db_path(data)), redact=args.redact)
+    register_history(hub.api, StoreReader(db_path(data)), redact=args.redact)
     try:
         print(f"hub listening on {hub.url}", flush=True)
         yield hub.http_url
@@ -221,16 +223,21 @@ async def _hub(args: argparse.Namespace, tokens: Tokens, sink: StoreSink, data: 
 @contextlib.asynccontextmanager
 async def _player(args: argparse.Namespace, mode: Mode, data: Path) -> AsyncIterator[Player]:
     """The transcript player, or the audio player with its loaded model and decoding threads."""
+    playbook, lexicon = args.chain_data
     if not mode.audio or mode.model_dir is None:
-        yield TranscriptPlayer(speed=args.speed)
+        yield TranscriptPlayer(speed=args.speed, playbook=playbook, lexicon=lexicon)
         return
-    from monitor.asr import SpeechModel
-    from monitor.demo_audio import AudioPlayer
-    from monitor.models import Endpointing, endpointing_overlay
+    from monitor.demo.audio import AudioPlayer
+    from monitor.speech.overlay import Endpointing, endpointing_overlay
+    from monitor.speech.recognizer import SpeechModel
+    from monitor.speech.session import cores
 
     model = await asyncio.to_thread(SpeechModel, endpointing_overlay(mode.model_dir, Endpointing()))
-    with ThreadPoolExecutor(max_workers=2 * args.calls, thread_name_prefix="vosk") as executor:
-        yield AudioPlayer(model, mode.model_dir, data / "demo_audio", executor)
+    # One decoding thread per core, as for `heatmon run`: more only time-slice recognisers.
+    with ThreadPoolExecutor(max_workers=cores(), thread_name_prefix="vosk") as executor:
+        yield AudioPlayer(
+            model, mode.model_dir, data / "demo_audio", executor, playbook=playbook, lexicon=lexicon
+        )
 
 
 def _stop_event(duration: float | None) -> asyncio.Event:

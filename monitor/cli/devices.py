@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from monitor.audio import list_devices
 from monitor.cli.common import add_subparser
+from monitor.speech.sources import list_devices
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

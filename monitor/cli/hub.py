@@ -14,9 +14,9 @@ from monitor.cli.common import add_subparser
 from monitor.cli.store import days
 from monitor.errors import HeatmonError, InputError
 from monitor.hub.auth import Grant, Tokens, default_tokens_path
-from monitor.hub.history import register_history
 from monitor.hub.server import serve_hub, ssl_context
 from monitor.paths import data_dir
+from monitor.review.history import register_history
 from monitor.store import Store, StoreReader, StoreSink, db_path
 
 PAGES = {"supervisor": "floor", "agent": "agent"}
@@ -175,7 +175,7 @@ async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLConte
         if sink is not None:
             await sink.aclose()
         raise HubError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
-    register_history(hub, StoreReader(db_path(data)) if sink is not None else None, redact=args.redact)
+    register_history(hub.api, StoreReader(db_path(data)) if sink is not None else None, redact=args.redact)
     retention = None
     if args.retain_days is not None:
         retention = asyncio.create_task(_retain(db_path(data), args.retain_days), name="retention")

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 from monitor import paths
 from monitor.cli.common import add_subparser
 from monitor.errors import ModelError
-from monitor.models import load_manifest, pull_model, resolve_model
-from monitor.models.download import ServerUnreachable
-from monitor.models.progress import ProgressBar
-from monitor.models.resolve import discover_models, pulled_model
+from monitor.speech.manifest import load_manifest
+from monitor.speech.progress import ProgressBar
+from monitor.speech.pull import ServerUnreachable, pull_model
+from monitor.speech.resolve import discover_models, pulled_model, resolve_model
 
 #: The kinds of address a mirror may have (what urllib can fetch; file:// for a mirror on disk).
 URL_SCHEMES = ("http", "https", "ftp", "file")

@@ -7,13 +7,21 @@ import asyncio
 import sys
 from pathlib import Path
 
-from monitor.cli.common import Emit, add_hub_options, add_subparser, event_output, print_event
+from monitor.analysis.lexicon import Lexicon
+from monitor.analysis.playbook import Playbook
+from monitor.cli.common import (
+    Emit,
+    add_data_options,
+    add_hub_options,
+    add_subparser,
+    event_output,
+    load_data,
+    print_event,
+)
 from monitor.errors import InputError
 from monitor.events import CallEnded, utc_timestamp
-from monitor.lexicon import Lexicon
-from monitor.playbook import Playbook
-from monitor.replay import replay_events, replay_paced, stopped_early
-from monitor.transcript import Transcript, read_transcript
+from monitor.transcripts.reader import Transcript, read_transcript
+from monitor.transcripts.replay import replay_events, replay_paced, stopped_early
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,20 +64,6 @@ examples:
     add_data_options(parser)
     add_hub_options(parser)
     parser.set_defaults(func=run_replay)
-
-
-def add_data_options(parser: argparse.ArgumentParser) -> None:
-    """--playbook and --lexicon: a team's own data files instead of the bundled ones."""
-    parser.add_argument(
-        "--playbook", type=Path, metavar="FILE", help="coaching playbook JSON (default: bundled)"
-    )
-    parser.add_argument("--lexicon", type=Path, metavar="FILE", help="domain lexicon JSON (default: bundled)")
-
-
-def load_data(args: argparse.Namespace) -> tuple[Playbook | None, Lexicon | None]:
-    playbook = Playbook.from_file(args.playbook) if getattr(args, "playbook", None) else None
-    lexicon = Lexicon.from_file(args.lexicon) if getattr(args, "lexicon", None) else None
-    return playbook, lexicon
 
 
 def run_replay(args: argparse.Namespace) -> int:

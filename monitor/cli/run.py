@@ -10,14 +10,30 @@ import signal
 import sys
 from pathlib import Path
 
-from monitor.analysis import CallAnalysis
-from monitor.asr import SpeechModel
-from monitor.audio import CHANNEL_NAMES, AudioSource, ChannelRoles, DeviceSource, PcmSource, WavSource
-from monitor.cli.common import Emit, add_hub_options, add_subparser, event_output, print_event
-from monitor.console import ConsoleView
+from monitor.analysis.chain import CallAnalysis
+from monitor.cli.common import (
+    Emit,
+    add_data_options,
+    add_hub_options,
+    add_subparser,
+    event_output,
+    load_data,
+    print_event,
+)
+from monitor.cli.console import ConsoleView
 from monitor.errors import InputError
-from monitor.models import STOCK_ENDPOINTING, Endpointing, endpointing_overlay, resolve_model
-from monitor.pipeline import Analysis, CallOptions, CallSpec, run_calls
+from monitor.speech.overlay import STOCK_ENDPOINTING, Endpointing, endpointing_overlay
+from monitor.speech.recognizer import SpeechModel
+from monitor.speech.resolve import resolve_model
+from monitor.speech.session import CallOptions, CallSpec, run_calls
+from monitor.speech.sources import (
+    CHANNEL_NAMES,
+    AudioSource,
+    ChannelRoles,
+    DeviceSource,
+    PcmSource,
+    WavSource,
+)
 
 DESCRIPTION = """\
 Transcribe calls with Vosk, score the caller's turns and keep each call's
@@ -119,6 +135,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     out.add_argument("--agent-name", default="agent", metavar="NAME", help="the agent taking the call(s)")
     out.add_argument("--partials", action="store_true", help="also emit partial transcripts (rate-limited)")
     out.add_argument("--console", action="store_true", help="a readable live view instead of JSON lines")
+    add_data_options(p)
     add_hub_options(p)
     p.set_defaults(func=run)
 
@@ -133,11 +150,15 @@ def run(args: argparse.Namespace) -> int:
     if args.rate is not None and (args.caller or any(f != "-" for f in args.files)):
         raise InputError("--rate is for raw PCM on stdin and live devices; a WAV file carries its own")
     roles = ChannelRoles(caller=CHANNEL_NAMES[args.caller_channel])
+    playbook, lexicon = load_data(args)  # a team's own data, checked before any audio is opened
     sources = _sources(args, roles)
     try:
         model_dir = resolve_model(args.model)
         model = SpeechModel(endpointing_overlay(model_dir, endpointing))
-        specs = [CallSpec(call, source, _analysis(call)) for call, source in sources]
+        specs = [
+            CallSpec(call, source, CallAnalysis(call, playbook=playbook, lexicon=lexicon))
+            for call, source in sources
+        ]
         emit: Emit = ConsoleView(sys.stdout, show_call=len(specs) > 1) if args.console else print_event
         options = CallOptions(
             agent=args.agent_name,
@@ -201,10 +222,6 @@ def _endpointing(choice: str) -> Endpointing:
         raise InputError(
             f"--endpointing takes fast, stock or three seconds like 0.1,0.5,1.0, not {choice!r}"
         ) from err
-
-
-def _analysis(call: str) -> Analysis:
-    return CallAnalysis(call)
 
 
 def _sources(args: argparse.Namespace, roles: ChannelRoles) -> list[tuple[str, AudioSource]]:

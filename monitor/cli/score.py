@@ -9,10 +9,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from monitor.analysis.lexicon import Lexicon, asr_like
+from monitor.analysis.sentiment import TurnScorer
 from monitor.cli.common import add_subparser
 from monitor.errors import InputError
-from monitor.lexicon import Lexicon, asr_like
-from monitor.sentiment import TurnScorer
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,17 +8,16 @@ import math
 import re
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from monitor.cli.common import add_subparser
 from monitor.errors import InputError
 from monitor.paths import data_dir
-from monitor.report import export_document, redacted_detail, render_report
-from monitor.review import clock
-from monitor.store import CallFilter, Store, db_path
-from monitor.store_queries import parse_when
+from monitor.review.report import export_document, render_report
+from monitor.review.summary import clock
+from monitor.store import CallFilter, Store, db_path, parse_when, redacted_detail
 
 #: SQLite's largest integer: a --limit above it means "every call" all the same.
 SQLITE_MAX_INT = 2**63 - 1
@@ -197,9 +196,7 @@ def run_calls(args: argparse.Namespace) -> int:
     print(f"{head} {'length':>7} peak  alerts")
     for row in rows:
         started = (
-            datetime.fromtimestamp(row.started_ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
-            if row.started_ts
-            else "?"
+            datetime.fromtimestamp(row.started_ts, UTC).strftime("%Y-%m-%d %H:%M") if row.started_ts else "?"
         )
         length = clock(row.duration) if row.ended else "live"
         peak = f"{row.peak_heat:.0f}" if row.peak_heat is not None else "-"

@@ -16,17 +16,15 @@ from __future__ import annotations
 import http
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from websockets.http11 import Request, Response
 
 from monitor.errors import HeatmonError
-from monitor.hub.auth import AuthError, Grant
+from monitor.hub.auth import AuthError, Grant, Tokens
+from monitor.hub.floor import Floor
 from monitor.hub.static import json_response
-
-if TYPE_CHECKING:
-    from monitor.hub.server import Hub
 
 log = logging.getLogger("monitor.hub")
 
@@ -36,8 +34,10 @@ RouteHandler = Callable[[Grant, dict[str, str]], Awaitable[Any]]
 class HubApi:
     """Routes `/api/...` GET requests; roles allowed per route."""
 
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    def __init__(self, floor: Floor, tokens: Tokens, viewer_count: Callable[[], int]) -> None:
+        self.floor = floor
+        self.tokens = tokens
+        self.viewer_count = viewer_count
         self.routes: dict[str, tuple[RouteHandler, frozenset[str]]] = {}
         self.route("floor", self._floor, roles=("supervisor", "agent"))
 
@@ -47,18 +47,17 @@ class HubApi:
         self.routes[name] = (handler, frozenset(roles))
 
     async def _floor(self, grant: Grant, params: dict[str, str]) -> Any:
-        return self.hub.floor.snapshot(grant.agent)
+        return self.floor.snapshot(grant.agent)
 
     async def __call__(self, request: Request) -> Response:
         parts = urlsplit(request.path)
         name = parts.path.removeprefix("/api/")
         if name == "health":
-            floor = self.hub.floor
             health = {
                 "ok": True,
-                "calls": len(floor.calls),
-                "viewers": len(self.hub.viewers),
-                "seq": floor.seq,
+                "calls": len(self.floor.calls),
+                "viewers": self.viewer_count(),
+                "seq": self.floor.seq,
             }
             return json_response(http.HTTPStatus.OK, health)
         found = self.routes.get(name)
@@ -74,7 +73,7 @@ class HubApi:
         grant, reason = None, "missing token"
         for role in sorted(roles):
             try:
-                grant = self.hub.tokens.check(token, role)
+                grant = self.tokens.check(token, role)
                 break
             except AuthError as err:
                 reason = err.reason

@@ -20,7 +20,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.protocol import State
 
-from monitor import compat
 from monitor.hub.floor import Stamped
 
 log = logging.getLogger("monitor.hub")
@@ -149,7 +148,7 @@ class Viewer:
             try:
                 pending, self.backlog = self.backlog + self.queue.take(), []
                 for message in batch_messages(pending, self.per_message):
-                    async with compat.timeout(self.stall_timeout):
+                    async with asyncio.timeout(self.stall_timeout):
                         await self.ws.send(message)
             except TimeoutError:
                 self.cut_off(f"socket took no data for {self.stall_timeout:g} s")
@@ -173,7 +172,7 @@ class Viewer:
         if self.sender is not None and self.sender is not asyncio.current_task():
             self.sender.cancel()
         try:
-            async with compat.timeout(1.0):
+            async with asyncio.timeout(1.0):
                 await self.ws.close(CloseCode.POLICY_VIOLATION, TOO_SLOW)
         except TimeoutError:
             self.ws.transport.abort()

@@ -33,7 +33,6 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from monitor import compat
 from monitor.events import Event
 
 log = logging.getLogger("monitor.hub.publisher")
@@ -186,7 +185,7 @@ class Publisher:
         # The newest event now: its pseq may change if a restarted hub makes us renumber.
         newest = self._buffer[-1]
         try:
-            async with compat.timeout(timeout):
+            async with asyncio.timeout(timeout):
                 while newest.pseq > self._acked and self.rejected is None:
                     self._ack_changed.clear()
                     await self._ack_changed.wait()
@@ -236,7 +235,7 @@ class Publisher:
     async def _session(self, ws: ClientConnection) -> None:
         hello = {"type": "hello", "role": "publisher", "token": self.token, "publisher": self.publisher_id}
         await ws.send(json.dumps(hello))
-        async with compat.timeout(10):
+        async with asyncio.timeout(10):
             welcome = json.loads(await ws.recv())
         if not isinstance(welcome, dict) or welcome.get("type") != "welcome":
             raise ValueError(f"expected welcome, got {str(welcome)[:80]}")

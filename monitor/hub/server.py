@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
-from monitor import compat
 from monitor.hub.api import HubApi
 from monitor.hub.auth import AuthError, Grant, Tokens
 from monitor.hub.fanout import Viewer, batch_messages
@@ -66,7 +65,7 @@ class HubConfig:
 
 
 def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _error(message: str) -> str:
@@ -100,7 +99,7 @@ class Hub:
         self.port = 0
         self.host = ""
         self.scheme = "ws"
-        self.api = HubApi(self)
+        self.api = HubApi(self.floor, self.tokens, lambda: len(self.viewers))
 
     # -- urls ------------------------------------------------------------------------------
 
@@ -161,7 +160,7 @@ class Hub:
     async def handler(self, ws: ServerConnection) -> None:
         """One connection: hello, then a publisher's or a viewer's session."""
         try:
-            async with compat.timeout(self.config.hello_timeout):
+            async with asyncio.timeout(self.config.hello_timeout):
                 raw = await ws.recv()
         except TimeoutError:
             await ws.close(CloseCode.POLICY_VIOLATION, "hello expected")

@@ -1,0 +1,323 @@
+"""One call's analysis: turns and time in, enriched turns and heat/alert/coach events out.
+
+Pure, no clocks, no I/O: the pipeline (live audio) and replay (transcripts) both drive it.
+Only caller turns are scored for emotion; agent turns are read only for H.E.A.T. steps and
+never carry sentiment, by policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from monitor.analysis.alerts import AlertBoard, AlertNote
+from monitor.analysis.coach import Advice, Coach
+from monitor.analysis.cues import CueTracker, TimingCue
+from monitor.analysis.heat import HeatModel, HeatState
+from monitor.analysis.lexicon import Lexicon, tokens_of
+from monitor.analysis.playbook import Playbook, bundled_playbook
+from monitor.analysis.sentiment import TurnScore, TurnScorer
+from monitor.events import Alert, Event, Heat, Turn
+from monitor.events import Coach as CoachEvent
+
+#: Heat added by what a caller turn contains besides its score: category -> heat.
+CATEGORY_HEAT = {"abuse": 12.0, "threat": 18.0, "escalation": 8.0, "repeat_contact": 6.0}
+#: Categories that raise an alert of the same name.
+ALERTING = ("abuse", "threat", "escalation", "repeat_contact")
+#: A tick emits heat only when it moved this much (or the level changed).
+TICK_HEAT_STEP = 3.0
+
+_SCORERS: dict[int, tuple[Lexicon | None, TurnScorer]] = {}
+
+
+def scorer_for(lexicon: Lexicon | None) -> TurnScorer:
+    """One scorer per lexicon per process: many calls share it."""
+    key = id(lexicon)
+    cached = _SCORERS.get(key)
+    if cached is None or cached[0] is not lexicon:
+        cached = (lexicon, TurnScorer(lexicon))
+        _SCORERS[key] = cached
+    return cached[1]
+
+
+class CallAnalysis:
+    """Scorer, cues, heat, alerts and coach for one call."""
+
+    def __init__(
+        self, call: str, *, playbook: Playbook | None = None, lexicon: Lexicon | None = None
+    ) -> None:
+        self.call = call
+        self.scorer = scorer_for(lexicon)
+        self.playbook = playbook or bundled_playbook()
+        self.heat = HeatModel()
+        self.cues = CueTracker()
+        self.alerts = AlertBoard()
+        self.coach = Coach(self.playbook)
+        self.t = 0.0
+        self._sent: tuple[float, str] = (0.0, "calm")
+        self._sent_done = self.coach.done()  # the checklist as the last coach event showed it
+        self._last_turn: Turn | None = None
+        self._evidence: list[str] = []
+        self._caller_text = ""
+        self._agent_talked_over = False
+        self._counts = {"caller": 0, "agent": 0, "talk_over": 0, "dead_air": 0}
+        self._scores: list[float] = []
+
+    def on_turn(self, turn: Turn) -> list[Event]:
+        """A finished turn: the turn enriched, then the heat / alert / coach events it causes."""
+        # Events never go back in time, even for a turn that arrives late.
+        now = max(self.t, _known_at(turn))
+        self.t = now
+        caller = turn.speaker == "caller"
+        self._counts[turn.speaker] += 1
+        score = self.scorer.score(turn.text) if caller else None
+        enriched = dataclasses.replace(turn, call=self.call, sentiment=score.sentiment() if score else None)
+        notes: list[AlertNote] = []
+        advice: list[Advice] = []
+        timing = self.cues.on_turn(turn)
+        if score is not None:
+            notes += self._caller_turn(turn, score)
+        notes += self._timing(timing, now)
+        if caller:
+            situation = _situation(score, timing)
+            problem_at, problems = _problem_at(turn.text, score)
+            advice += self.coach.on_caller_turn(
+                now,
+                turn.text,
+                score.score if score else 0.0,
+                problem_at,
+                self.heat.level,
+                situation,
+                problems,
+            )
+        else:
+            advice += self._agent_turn(turn, timing)
+            advice += self._progress(advice)
+        self._last_turn = turn
+        return [
+            enriched,
+            *self._heat_events(now, force=True, notes=notes),
+            *self._coach_events(now, advice),
+        ]
+
+    def on_tick(self, t: float) -> list[Event]:
+        """Time passes without a turn: decay, dead air, a monologue still going on."""
+        if t < self.t:
+            return []
+        self.t = t
+        self.heat.decay_to(t)
+        timing = self.cues.on_tick(t)
+        notes = self._timing(timing, t)
+        advice: list[Advice] = []
+        for cue in timing:
+            if cue.kind in ("monologue", "dead_air"):
+                advice += self.coach.suggest(t, self.heat.level, cue.kind)
+        return [*self._heat_events(t, force=False, notes=notes), *self._coach_events(t, advice)]
+
+    def on_speech(self, speaker: str, t: float, speaking: bool) -> list[Event]:
+        """A party started or stopped speaking (from partial results): finer talk-over and dead air."""
+        self.cues.on_speech(speaker, t, speaking)
+        return []
+
+    def on_sound(self, t: float) -> list[Event]:
+        """Someone was heard at call time `t` (from the audio level): no dead air then."""
+        self.cues.on_sound(t)
+        return []
+
+    def summary(self) -> dict[str, Any]:
+        """What happened in the call, for `call_ended`."""
+        done_at = self.coach.done_at
+        return {
+            "peak_heat": round(self.heat.peak, 1),
+            "peak_at": round(self.heat.peak_t, 2),
+            "final_heat": round(self.heat.value, 1),
+            "final_level": self.heat.level,
+            "steps_done": {k: v is not None for k, v in done_at.items()},
+            "steps_done_at": {k: (round(v, 2) if v is not None else None) for k, v in done_at.items()},
+            "alerts": [{"id": a.id, "kind": a.kind, "t": round(a.t, 2)} for a in self.alerts.raised],
+            "alert_counts": self.alerts.counts(),
+            "caller_turns": self._counts["caller"],
+            "agent_turns": self._counts["agent"],
+            "mean_caller_score": round(sum(self._scores) / len(self._scores), 3) if self._scores else None,
+            "min_caller_score": min(self._scores) if self._scores else None,
+            "talk_overs": self._counts["talk_over"],
+            "dead_air": self._counts["dead_air"],
+            "coach_prompts": self.coach.prompts,
+            "caller_name": self.coach.caller_name,
+        }
+
+    def _caller_turn(self, turn: Turn, score: TurnScore) -> list[AlertNote]:
+        t = _known_at(turn)
+        self._scores.append(score.score)
+        self._caller_text = turn.text
+        if score.score < -0.05:
+            self._evidence = [*self._evidence[-1:], turn.text]
+        complains = any(c.valence < 0 and c.category not in ("slip", "sadness") for c in score.cues)
+        # A turn that complains does not cool the call, however polite VADER finds it.
+        value = min(score.score, 0.0) if complains else score.score
+        self.heat.caller_turn(t, value, len(turn.text.split()), turn.confidence)
+        notes: list[AlertNote] = []
+        for cue in score.cues:
+            if cue.category in CATEGORY_HEAT:
+                self.heat.rise(t, CATEGORY_HEAT[cue.category], cue.label())
+            elif cue.valence < 0 and cue.category != "slip":
+                self.heat.note(cue.label())
+        for category in ALERTING:
+            phrases = [c.phrase for c in score.cues if c.category == category]
+            if phrases:
+                topics = tuple(_topic(p) for p in phrases) if category in ("escalation", "threat") else ()
+                notes += self.alerts.raise_alert(t, category, (turn.text,), ", ".join(phrases), topics)
+        return notes
+
+    def _agent_turn(self, turn: Turn, timing: list[TimingCue]) -> list[Advice]:
+        now = _known_at(turn)
+        last = self._last_turn
+        talked_over = self._agent_talked_over or any(
+            c.kind == "talk_over" and c.by == "agent" for c in timing
+        )
+        self._agent_talked_over = False
+        let_finish = (
+            last is not None
+            and last.speaker == "caller"
+            and turn.start >= last.end
+            and (last.end - last.start >= 6.0 or len(last.text.split()) >= 15)
+        )
+        advice: list[Advice] = []
+        names = {s.letter: s.name for s in self.playbook.steps}
+        for letter in self.coach.on_agent_turn(now, turn.text, let_finish, talked_over):
+            if letter.startswith("!"):
+                advice += self.coach.warning(now, letter[1:], self.heat.level)
+            else:
+                self.heat.fall(now, self.playbook.heat_relief, f"agent took step {letter}: {names[letter]}")
+        if talked_over:
+            advice += self.coach.suggest(now, self.heat.level, "talk_over")
+        return advice
+
+    def _progress(self, advice: list[Advice]) -> list[Advice]:
+        """A prompt-less coach event when the agent took a step and no advice carries the news.
+
+        The agent's checklist ticks only from coach events, and prompts come only once a call is
+        warm, so without this a calm call's checklist would never show the steps the agent took.
+        """
+        if advice or self.coach.done() == self._sent_done:
+            return []
+        return [self.coach.progress()]
+
+    def _timing(self, cues: list[TimingCue], t: float) -> list[AlertNote]:
+        notes: list[AlertNote] = []
+        words = tuple(self._evidence[-1:])
+        for cue in cues:
+            if cue.kind == "loud":
+                self.heat.rise(t, 4.0 + (cue.amount - 6.0), cue.describe())
+            elif cue.kind == "fast":
+                self.heat.rise(t, 4.0, cue.describe())
+            elif cue.kind == "talk_over":
+                self._counts["talk_over"] += 1
+                # Seen live (before the agent's turn ended): that turn must not count as hearing them out.
+                self._agent_talked_over |= cue.by == "agent"
+                self.heat.rise(t, 5.0 if cue.by == "agent" else 3.0, cue.describe())
+                spoken = (self._caller_text,) if self._caller_text else ()
+                notes += self.alerts.raise_alert(
+                    t, "talk_over", spoken, f"{cue.by} spoke over the other party"
+                )
+            elif cue.kind == "dead_air":
+                self._counts["dead_air"] += 1
+                self.heat.rise(t, 3.0 + cue.amount / 10.0, cue.describe())
+                notes += self.alerts.raise_alert(t, "dead_air", words, f"{cue.amount:.0f} s of silence")
+            else:
+                self.heat.note(cue.describe())
+        return notes
+
+    def _heat_events(self, t: float, *, force: bool, notes: list[AlertNote]) -> list[Event]:
+        state = self.heat.take(clear=False)
+        moved = abs(state.value - self._sent[0])
+        events: list[Event] = []
+        if state.level_changed or moved >= (0.5 if force else TICK_HEAT_STEP):
+            self.heat.take()
+            reasons = state.reasons or _decay_reason(state, self._sent[0])
+            events.append(self._heat_event(t, state, reasons))
+            self._sent = (state.value, state.level)
+        evidence = tuple(self._evidence)
+        notes = notes + self.alerts.on_heat(
+            t, state.value, state.level, state.level_changed, state.trend, evidence
+        )
+        events += [
+            Alert(
+                call=self.call,
+                t=t,
+                id=n.id,
+                kind=n.kind,
+                level=n.level,
+                message=n.message,
+                evidence=n.evidence,
+            )
+            for n in notes
+        ]
+        return events
+
+    def _heat_event(self, t: float, state: HeatState, reasons: tuple[str, ...]) -> Heat:
+        return Heat(
+            call=self.call, t=t, value=state.value, level=state.level, trend=state.trend, reasons=reasons
+        )
+
+    def _coach_events(self, t: float, advice: list[Advice]) -> list[Event]:
+        if advice:
+            self._sent_done = dict(advice[-1].done)
+        return [
+            CoachEvent(call=self.call, t=t, step=a.step, prompt=a.prompt, phrases=a.phrases, done=a.done)
+            for a in advice
+        ]
+
+
+def _known_at(turn: Turn) -> float:
+    """When the turn became known: its event time (live: after endpointing), never before its end.
+
+    Events a turn causes carry this time, so they never come before the turn itself.
+    """
+    return max(turn.t, turn.end)
+
+
+def _situation(score: TurnScore | None, timing: list[TimingCue]) -> str:
+    categories = score.categories() if score else frozenset()
+    for situation in ("abuse", "threat", "escalation", "repeat_contact"):
+        if situation in categories:
+            return "abuse" if situation == "threat" else situation
+    for cue in timing:
+        if cue.kind in ("monologue", "talk_over"):
+            return cue.kind
+    return "default"
+
+
+#: Escalation words by what the caller asks for: a new topic is worth a new alert.
+_TOPICS = {
+    "manager": "manager", "supervisor": "manager", "charge": "manager", "senior": "manager",
+    "escalate": "manager", "cancel": "cancel", "cancelling": "cancel", "close": "cancel",
+    "switch": "cancel", "switching": "cancel", "elsewhere": "cancel", "lawyer": "legal",
+    "attorney": "legal", "solicitor": "legal", "sue": "legal", "legal": "legal", "claims": "legal",
+    "complaint": "complaint", "ombudsman": "complaint", "bureau": "complaint", "report": "complaint",
+}  # fmt: skip
+
+
+def _topic(phrase: str) -> str:
+    return next((_TOPICS[w] for w in phrase.split() if w in _TOPICS), phrase)
+
+
+def _problem_at(text: str, score: TurnScore | None) -> tuple[int | None, int]:
+    """Index of the turn's first word of a `problem` cue, and how many it has (summary-back line)."""
+    if score is None:
+        return None, 0
+    phrases = [c.phrase.split() for c in score.cues if c.category == "problem"]
+    if not phrases:
+        return None, 0
+    words = tokens_of(text)
+    starts = [i for p in phrases for i in range(len(words)) if words[i : i + len(p)] == p]
+    return (min(starts) if starts else None), len(phrases)
+
+
+def _decay_reason(state: HeatState, sent: float) -> tuple[str, ...]:
+    """Why heat fell with nothing new said. Shown beside the trend arrow, so it must agree
+    with it: soon after a rise the trend over its window is still up, and heat is easing off
+    rather than cooling down."""
+    if state.value >= sent:
+        return ()
+    return ("cooling down over time",) if state.trend <= 0 else ("easing off since the last rise",)

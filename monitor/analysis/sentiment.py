@@ -1,0 +1,196 @@
+"""Turn scoring: raw VADER plus heatmon's domain layer, fitted to speech-recognizer text.
+
+This is the only module that imports vaderSentiment. ASR text is lowercase and has no
+punctuation, so VADER's caps and "!" boosts never fire and call-centre complaints ("third
+time calling", "speak to your manager") score 0. The domain layer adds their valence on
+VADER's own scale: the raw VADER sum is recovered from `compound` (VADER's normalisation
+is invertible), the cues' valences are added, and the sum is normalised the same way. So
+`score` lives on the same -1..1 scale as `compound` and costs one VADER pass per turn.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
+
+from monitor.analysis.lexicon import Lexicon, bundled_lexicon, tokens_of
+
+#: Splits text into words the way `tokens_of` does, but keeping apostrophes inside words.
+_SPLIT = re.compile(r"[^\w']+")
+#: Text with neither punctuation nor capitals, for which VADER's text preparation changes nothing.
+_LOWER_PLAIN = re.compile(r"[a-z0-9 ]*")
+#: VADER's normalisation constant: compound = x / sqrt(x*x + ALPHA).
+_ALPHA = 15.0
+
+
+class Cue(NamedTuple):
+    """One lexicon match in a turn: what matched, its category, and the valence it added."""
+
+    category: str
+    phrase: str
+    valence: float
+
+    def label(self) -> str:
+        return f"{self.category}: {self.phrase}"
+
+
+class TurnScore(NamedTuple):
+    """Raw VADER figures and heatmon's score of one caller turn."""
+
+    compound: float
+    neg: float
+    neu: float
+    pos: float
+    score: float
+    cues: tuple[Cue, ...]
+
+    def sentiment(self) -> dict[str, float]:
+        """The wire contract's `sentiment` object: raw VADER, plus heatmon's `score`."""
+        return {
+            "compound": self.compound,
+            "neg": self.neg,
+            "neu": self.neu,
+            "pos": self.pos,
+            "score": self.score,
+        }
+
+    def categories(self) -> frozenset[str]:
+        return frozenset(c.category for c in self.cues)
+
+
+@lru_cache(maxsize=1)
+def _vader() -> SentimentIntensityAnalyzer:
+    # Loading VADER reads its lexicon files (~50 ms); many calls share one analyzer.
+    return SentimentIntensityAnalyzer()
+
+
+def normalize(x: float) -> float:
+    """VADER's compound normalisation of a raw valence sum, to -1..1."""
+    return max(-1.0, min(1.0, x / math.sqrt(x * x + _ALPHA)))
+
+
+def raw_sum(compound: float) -> float:
+    """The raw valence sum VADER normalised into `compound` (the inverse of `normalize`)."""
+    c = max(-0.9999, min(0.9999, compound))
+    return c * math.sqrt(_ALPHA / (1.0 - c * c))
+
+
+class TurnScorer:
+    """Scores caller turns. Build one per lexicon (cheap after the first) and reuse it."""
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or bundled_lexicon()
+        self._vader = _vader()
+        self._index = self.lexicon.by_first_word
+        self._settings = self.lexicon.settings
+        # A slip cancels what VADER gives the phrase on its own ("no worries" reads as -0.6).
+        # Indexed by first word, longest first, so "no problem" is matched before "no".
+        slips: dict[str, list[tuple[tuple[str, ...], Cue]]] = {}
+        for slip in sorted(set(self.lexicon.slips), key=len, reverse=True):
+            phrase = " ".join(slip)
+            correction = -raw_sum(self._vader.polarity_scores(phrase)["compound"])
+            slips.setdefault(slip[0], []).append((slip, Cue("slip", phrase, correction)))
+        self._slips = slips
+        self._first_words = frozenset(self._index) | frozenset(slips)
+
+    def score(self, text: str) -> TurnScore:
+        """VADER's figures for `text` as given, and heatmon's score with the cues that moved it."""
+        vs = self._vader_scores(text)
+        compound: float = vs["compound"]
+        words = tokens_of(text)
+        cues = self._cues(words, _apostrophe_words(text, len(words)))
+        score = compound
+        settings = self._settings
+        directed = (
+            compound < 0 and settings.directed_factor != 1.0 and not settings.second_person.isdisjoint(words)
+        )
+        if cues or directed:
+            x = raw_sum(compound) if compound else 0.0
+            # Slips first: what is left of VADER's own valence is then read for direction.
+            x += sum(c.valence for c in cues if c.category == "slip")
+            if x < 0 and settings.directed_factor != 1.0 and not settings.second_person.isdisjoint(words):
+                x *= settings.directed_factor
+            x += sum(c.valence for c in cues if c.category != "slip")
+            score = round(normalize(x), 4) + 0.0 if x else 0.0
+        return TurnScore(compound, vs["neg"], vs["neu"], vs["pos"], score, cues)
+
+    def _vader_scores(self, text: str) -> dict[str, float]:
+        """VADER's `polarity_scores`, without the text preparation that cannot change ASR text.
+
+        VADER's emoji keys are all non-ASCII, so for ASCII text (every recognizer's output)
+        its per-character emoji scan changes nothing, and for lowercase text without
+        punctuation neither do its punctuation strip and caps check; together they cost
+        about a third of VADER's time on short turns. The rest is VADER 3.3.2's own code,
+        so the figures are identical (a test pins this down on many texts).
+        """
+        vader = self._vader
+        if not text.isascii():
+            scores: dict[str, float] = vader.polarity_scores(text)
+            return scores
+        text = text.strip()
+        if _LOWER_PLAIN.fullmatch(text):
+            # No punctuation and no capitals (ASR text): VADER's per-word punctuation strip and
+            # caps check are no-ops, so build its SentiText without them.
+            sentitext = SentiText.__new__(SentiText)
+            sentitext.text = text
+            sentitext.words_and_emoticons = text.split()
+            sentitext.is_cap_diff = False
+        else:
+            sentitext = SentiText(text)
+        sentiments: list[float] = []
+        words = sentitext.words_and_emoticons
+        last = len(words) - 1
+        for i, item in enumerate(words):
+            lowered = item.lower()
+            if lowered in BOOSTER_DICT or (i < last and lowered == "kind" and words[i + 1].lower() == "of"):
+                sentiments.append(0)
+                continue
+            sentiments = vader.sentiment_valence(0, sentitext, item, i, sentiments)
+        sentiments = vader._but_check(words, sentiments)
+        scores = vader.score_valence(sentiments, text)
+        return scores
+
+    def _cues(self, words: list[str], had_apostrophe: frozenset[int] = frozenset()) -> tuple[Cue, ...]:
+        # Most turns hold one or two lexicon words or none: a set intersection (in C) finds
+        # them, so the loop below does real work only at those words.
+        hits = self._first_words.intersection(words)
+        if not hits:
+            return ()
+        found: list[Cue] = []
+        index, slips = self._index, self._slips
+        negators, window = self._settings.negators, self._settings.negation_window
+        n, next_free, slip_until = len(words), 0, 0
+        for i, word in enumerate(words):
+            if word not in hits or i < next_free:
+                continue
+            if i >= slip_until and word in slips and i not in had_apostrophe:
+                for slip, cue in slips[word]:
+                    if len(slip) == 1 or tuple(words[i : i + len(slip)]) == slip:
+                        found.append(cue)
+                        slip_until = i + len(slip)
+                        break
+            # A slip does not hide a cue starting at the same word ("ill find you" after "ill").
+            for entry in index.get(word, ()):
+                size = len(entry.words)
+                if size == 1 or (i + size <= n and tuple(words[i : i + size]) == entry.words):
+                    if i == 0 or negators.isdisjoint(words[max(0, i - window) : i]):
+                        found.append(Cue(entry.category, entry.phrase, entry.valence))
+                    next_free = i + size
+                    break
+        return tuple(found)
+
+
+def _apostrophe_words(text: str, count: int) -> frozenset[int]:
+    """Indexes of the words that had an apostrophe ("i'll"): VADER saw those whole, so a slip
+    written for the apostrophe-less form ("ill") does not apply to them."""
+    if "'" not in text and "\u2019" not in text:
+        return frozenset()
+    raw = text.lower().replace("\u2019", "'").replace("_", " ")
+    words = [w for w in _SPLIT.split(raw) if w.strip("'")]
+    if len(words) != count:
+        return frozenset()  # odd quoting: better to apply slips everywhere than at wrong words
+    return frozenset(i for i, w in enumerate(words) if "'" in w.strip("'"))

@@ -1,0 +1,1 @@
+"""The demo floor: simulated calls from the written demo calls, as transcripts or speech."""

@@ -1,0 +1,1 @@
+"""After the call: summary, chart data, the HTML report, export and the history API."""

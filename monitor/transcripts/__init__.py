@@ -1,0 +1,1 @@
+"""Transcripts in: the JSON-lines reader and replay through the chain, paced or not."""

@@ -1,0 +1,600 @@
+"""The dashboards in real Chromium against a real hub: a publisher streams scripted calls over
+a real websocket, and the floor board and the agent view must show them, live.
+
+Screenshots land in tests/_artifacts/ (git-ignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from support.browser import ARTIFACTS
+from support.pages import (
+    ALICE,
+    KIM,
+    SAM,
+    STARTED_AT,
+    HubThread,
+    PageErrors,
+    Publisher,
+)
+
+from monitor.events import Alert, CallEnded, CallStarted, Coach, Event, Heat, Partial, Turn
+from monitor.transcripts.replay import replay_events
+
+expect.set_options(timeout=5000)
+
+
+def caller(call: str, t: float, text: str, compound: float) -> Turn:
+    return Turn(
+        call=call,
+        t=t,
+        speaker="caller",
+        text=text,
+        start=t - 3,
+        end=t,
+        sentiment={
+            "compound": compound,
+            "neg": max(0.0, -compound) / 2,
+            "neu": 0.6,
+            "pos": max(0.0, compound) / 2,
+        },
+    )
+
+
+def agent_says(call: str, t: float, text: str) -> Turn:
+    return Turn(call=call, t=t, speaker="agent", text=text, start=t - 2, end=t)
+
+
+def angry_call(call: str = "c1", agent: str = "alice") -> list[Event]:
+    """A caller who heats up: two negative turns, an alert with evidence, coaching from H to E."""
+    done = {"H": False, "E": False, "A": False, "T": False}
+    return [
+        CallStarted(
+            call=call, t=0.0, agent=agent, started_at=STARTED_AT, caller_name="Maria Lopez", source="test"
+        ),
+        agent_says(call, 4.0, "thanks for calling, this is alice, how can i help"),
+        caller(call, 9.5, "i have been waiting for three weeks and nobody helped me", -0.42),
+        Heat(
+            call=call,
+            t=9.5,
+            value=41.0,
+            level="warm",
+            trend=12.0,
+            reasons=("negative caller turn", "'nobody helped'"),
+        ),
+        Coach(
+            call=call,
+            t=9.6,
+            step="H",
+            prompt="Let them finish.",
+            phrases=("I see.", "Go on, I'm listening."),
+            done=done,
+        ),
+        agent_says(call, 11.0, "i see, go on"),
+        caller(call, 16.0, "this is the third time calling and it is still not working", -0.71),
+        Heat(call=call, t=16.0, value=78.0, level="hot", trend=30.0, reasons=("'third time calling'",)),
+        Alert(
+            call=call,
+            t=16.0,
+            id="a1",
+            kind="heat",
+            level="hot",
+            message="Caller is hot: repeat contact, still not working",
+            evidence=("third time calling", "still not working"),
+        ),
+        Coach(
+            call=call,
+            t=16.1,
+            step="E",
+            prompt="Show you understand why they are upset.",
+            phrases=("That would be frustrating, three weeks is far too long.",),
+            done={**done, "H": True},
+        ),
+        Partial(call=call, t=17.0, speaker="agent", text="that would be really frustrating"),
+    ]
+
+
+def calm_call(call: str, agent: str, heat: float) -> list[Event]:
+    """A quiet call with one caller turn and a given heat."""
+    return [
+        CallStarted(call=call, t=0.0, agent=agent, started_at=STARTED_AT, source="test"),
+        caller(call, 6.0, "hi, i would like to change my address please", 0.32),
+        Heat(call=call, t=6.0, value=heat, level="calm" if heat < 40 else "warm", trend=0.0, reasons=()),
+    ]
+
+
+@pytest.fixture
+def hub() -> Iterator[HubThread]:
+    running = HubThread().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def publisher(hub: HubThread) -> Iterator[Publisher]:
+    pub = Publisher(hub)
+    yield pub
+    pub.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, hub: HubThread) -> Iterator[Any]:
+    """open_page(path_with_fragment) -> a new page in a fresh context, at the hub's URL."""
+    contexts = []
+    watcher = PageErrors()
+
+    def opener(path: str, width: int = 1440, height: int = 900) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = watcher.watch(context.new_page())
+        page.goto(hub.http + path)
+        return page
+
+    opener.watcher = watcher  # type: ignore[attr-defined]
+    yield opener
+    for context in contexts:
+        context.close()
+    assert not watcher.errors, watcher.errors
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def tile_order(page: Page) -> list[str]:
+    return page.eval_on_selector_all(".tile", "tiles => tiles.map(t => t.dataset.call)")
+
+
+def test_floor_renders_a_live_call_with_gauge_sparkline_step_and_alert(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """The floor shows a call's tile (agent, heat as number, word and shape, step, alert) and figures."""
+    publisher.publish(*angry_call("c1"), *calm_call("c2", "bob", 22.0))
+    page = open_page(f"/floor#token={SAM}")
+    expect(page.locator("#conn")).to_have_text("Live · Sam")
+    tile = page.locator('.tile[data-call="c1"]')
+    expect(tile.locator(".tile-agent")).to_have_text("alice")
+    expect(tile).to_have_attribute("data-level", "hot")
+    expect(tile.locator(".gauge-number")).to_have_text("78")
+    expect(tile.locator(".level-word")).to_have_text("Hot")
+    expect(tile.locator(".gauge .shape-hot")).to_have_count(1)
+    expect(tile.locator(".tile-step")).to_contain_text("Empathize")
+    expect(tile.locator(".tile-alert")).to_contain_text("repeat contact")
+    expect(tile.locator(".sparkline .spark-point")).to_have_count(2)
+    expect(tile.locator(".tile-caller")).to_contain_text("Maria Lopez")
+    assert tile_order(page) == ["c1", "c2"]
+    expect(page.locator("#fig-live")).to_have_text("2")
+    expect(page.locator("#fig-hot")).to_have_text("1")
+    expect(page.locator("#fig-avg")).to_have_text("50")
+    feed_item = page.locator('#alerts .feed-item[data-alert="a1"]')
+    expect(feed_item).to_contain_text("third time calling")
+    expect(feed_item.get_by_role("button", name="Acknowledge")).to_be_enabled()
+    shot(page, "floor")
+
+
+def test_call_view_shows_transcript_with_evidence_marked_and_text_never_becomes_markup(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """Enter on a tile opens the live transcript with alert evidence marked; hostile text stays text."""
+    publisher.publish(*angry_call("c1"))
+    page = open_page(f"/floor#token={SAM}")
+    tile = page.locator('.tile[data-call="c1"]')
+    expect(tile).to_be_visible()
+    tile.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("#detail")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#detail-title")).to_have_text("alice · Maria Lopez")
+    expect(dialog.locator(".evidence-mark")).to_have_text(["third time calling", "still not working"])
+    expect(dialog.locator(".turn-caller.sent-very-negative")).to_have_count(1)
+    expect(dialog.locator(".turn-partial")).to_contain_text("that would be really frustrating")
+    hostile = '<img src=x onerror="window.__pwned = 1">'
+    publisher.publish(caller("c1", 20.0, hostile, -0.2))
+    expect(dialog.locator(".turn-caller").last).to_contain_text(hostile)
+    assert page.evaluate("window.__pwned === undefined && !document.querySelector('#detail img')")
+    shot(page, "floor_call")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("document.activeElement.dataset.call") == "c1"
+
+
+def test_tile_moves_to_the_top_when_its_heat_rises(open_page: Any, publisher: Publisher) -> None:
+    """Tiles are sorted hottest first, live: a call whose heat passes the others' moves to the top."""
+    publisher.publish(*calm_call("quiet", "alice", 15.0), *calm_call("middle", "bob", 45.0))
+    page = open_page(f"/floor#token={SAM}")
+    expect(page.locator(".tile")).to_have_count(2)
+    assert tile_order(page) == ["middle", "quiet"]
+    publisher.publish(
+        Heat(call="quiet", t=20.0, value=91.0, level="boiling", trend=40.0, reasons=("'lawyer'",))
+    )
+    page.wait_for_function("[...document.querySelectorAll('.tile')].map(t => t.dataset.call)[0] === 'quiet'")
+    top = page.locator(".tile").first
+    expect(top).to_have_attribute("data-level", "boiling")
+    expect(top.locator(".level-word")).to_have_text("Boiling")
+    expect(page.locator("#fig-hot")).to_have_text("1")
+    page.wait_for_timeout(400)  # let the tiles finish gliding before the picture
+    shot(page, "floor_reordered")
+
+
+def test_acknowledge_is_shared_with_other_supervisors_and_the_agent(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """Sam acknowledges an alert; Kim's board and alice's view show it acknowledged by Sam."""
+    publisher.publish(*angry_call("c1"))
+    sam = open_page(f"/floor#token={SAM}")
+    kim = open_page(f"/floor#token={KIM}")
+    alice = open_page(f"/agent#token={ALICE}")
+    expect(kim.locator('#alerts .feed-item[data-alert="a1"]')).to_be_visible()
+    expect(kim.locator("#fig-alerts")).to_have_text("1")
+    expect(alice.locator('#alerts .feed-item[data-alert="a1"]')).to_be_visible()
+    sam.locator('#alerts .feed-item[data-alert="a1"]').get_by_role("button", name="Acknowledge").click()
+    expect(kim.locator('#alerts .feed-item[data-alert="a1"] .acked')).to_contain_text("Acknowledged by Sam")
+    expect(kim.locator("#fig-alerts")).to_have_text("0")
+    expect(sam.locator('#alerts .feed-item[data-alert="a1"]')).to_have_class("feed-item is-acked")
+    expect(alice.locator('#alerts .feed-item[data-alert="a1"]')).to_contain_text("Seen by Sam")
+    # A board opened after the acknowledgement learns it from the hub's snapshot.
+    late = open_page(f"/floor#token={KIM}")
+    expect(late.locator('#alerts .feed-item[data-alert="a1"] .acked')).to_contain_text("Acknowledged by Sam")
+    shot(kim, "floor_acked")
+
+
+def test_agent_view_shows_only_their_call_with_step_card_and_sentiment(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """alice sees her call (caller, sentiment-coloured transcript, gauge, step card, checklist), not bob's."""
+    publisher.publish(*angry_call("c1", "alice"), *calm_call("c2", "bob", 30.0))
+    page = open_page(f"/agent#token={ALICE}", width=1280, height=800)
+    expect(page.locator("#conn")).to_have_text("Live · alice")
+    expect(page.locator("#caller-name")).to_have_text("Caller: Maria Lopez")
+    expect(page.locator("#transcript .turn-caller")).to_have_count(2)
+    expect(page.locator("#transcript .turn-caller.sent-very-negative")).to_have_count(1)
+    expect(page.locator("#transcript .turn-caller.sent-negative")).to_have_count(1)
+    expect(page.locator("#transcript")).not_to_contain_text("change my address")
+    expect(page.locator("#transcript .turn-partial")).to_contain_text("that would be really frustrating")
+    expect(page.locator("#gauge .gauge-number")).to_have_text("78")
+    expect(page.locator("#gauge .level-word")).to_have_text("Hot")
+    expect(page.locator("#step .step-name")).to_have_text("Empathize")
+    expect(page.locator("#step .step-phrases")).to_contain_text("three weeks is far too long")
+    expect(page.locator('#checklist .check-done[data-step="H"]')).to_have_count(1)
+    expect(page.locator('#checklist .check-current[data-step="E"]')).to_have_count(1)
+    assert page.evaluate("[...window.heatmonAgent.book.calls.keys()]") == ["c1"]
+    shot(page, "agent")
+
+    snooze = page.locator("#snooze")
+    snooze.focus()
+    page.keyboard.press("Enter")
+    expect(snooze).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#step")).to_contain_text("Prompts are snoozed")
+    expect(page.locator("#step .step-phrases")).to_have_count(0)
+    page.keyboard.press("Enter")
+    expect(page.locator("#step .step-name")).to_have_text("Empathize")
+
+
+def calm_call_played(call: str = "c1", agent: str = "alice") -> list[Event]:
+    """A calm call through the real analysis chain, still live: the agent hears the caller out and
+    empathises, and no prompt is ever due."""
+    turns = [
+        agent_says(call, 3.5, "good morning northline this is alice how can i help"),
+        Turn(
+            call=call,
+            t=8.5,
+            speaker="caller",
+            text="hi my internet keeps dropping in the evenings since i moved house",
+            start=4.2,
+            end=8.5,
+        ),
+        agent_says(call, 12.5, "i see that must be really annoying when you are working from home"),
+    ]
+    events = list(replay_events(turns, call=call, agent=agent, started_at=STARTED_AT, source="test"))
+    assert isinstance(events[-1], CallEnded)
+    return events[:-1]
+
+
+def test_agent_checklist_ticks_the_steps_taken_on_a_calm_call(open_page: Any, publisher: Publisher) -> None:
+    """On a calm call (no prompts) the agent's checklist ticks H and E as they are taken, the step card
+    says there is no prompt right now instead of showing an empty one, and the floor tile moves on to A."""
+    events = calm_call_played()
+    assert [e.prompt for e in events if isinstance(e, Coach)] == [""]
+    publisher.publish(*events)
+    page = open_page(f"/agent#token={ALICE}", width=1280, height=800)
+    expect(page.locator("#conn")).to_have_text("Live · alice")
+    expect(page.locator("#gauge .level-word")).to_have_text("Calm")
+    expect(page.locator('#checklist .check-done[data-step="E"]')).to_have_count(1)
+    expect(page.locator('#checklist .check-done[data-step="H"]')).to_have_count(1)
+    expect(page.locator('#checklist .check-current[data-step="A"]')).to_have_count(1)
+    expect(page.locator('#checklist .check-done[data-step="T"]')).to_have_count(0)
+    quiet = page.locator("#step .step-card-quiet")
+    expect(quiet).to_contain_text("No prompt right now")
+    expect(quiet).to_contain_text("Next step when you need it: Ask questions")
+    expect(page.locator("#step .step-prompt, #step .step-phrases")).to_have_count(0)
+    shot(page, "agent_calm_steps_ticked")
+    floor = open_page(f"/floor#token={SAM}")
+    expect(floor.locator('.tile[data-call="c1"] .tile-step')).to_contain_text("Ask questions")
+
+
+def test_ticked_steps_keep_the_last_prompt_until_its_step_is_taken(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """A prompt-less coach event ticks the checklist under the last prompt (kept on reload, from the
+    hub's snapshot); once the prompted step is taken the card goes quiet, and all steps read as done."""
+    publisher.publish(*angry_call("c1", "alice"))
+    page = open_page(f"/agent#token={ALICE}", width=1280, height=800)
+    prompt = page.locator("#step .step-prompt")
+    expect(prompt).to_have_text("Show you understand why they are upset.")
+
+    def ticked(t: float, step: str, done: str) -> Coach:
+        return Coach(call="c1", t=t, step=step, prompt="", done={s: s in done for s in "HEAT"})
+
+    publisher.publish(ticked(18.0, "E", "HA"))  # the agent asked a question, not yet empathised
+    expect(page.locator('#checklist .check-done[data-step="A"]')).to_have_count(1)
+    expect(prompt).to_have_text("Show you understand why they are upset.")
+    expect(page.locator("#step .step-phrases")).to_contain_text("three weeks is far too long")
+    page.reload()
+    expect(page.locator('#checklist .check-done[data-step="A"]')).to_have_count(1)
+    expect(prompt).to_have_text("Show you understand why they are upset.")
+    shot(page, "agent_prompt_kept_under_ticked_steps")
+
+    publisher.publish(ticked(21.0, "T", "HEA"))
+    quiet = page.locator("#step .step-card-quiet")
+    expect(quiet).to_contain_text("Next step when you need it: Take responsibility")
+    expect(prompt).to_have_count(0)
+    publisher.publish(ticked(30.0, "T", "HEAT"))
+    expect(quiet).to_contain_text("Every step taken.")
+    expect(page.locator("#checklist .check-done")).to_have_count(4)
+    floor = open_page(f"/floor#token={SAM}")
+    expect(floor.locator('.tile[data-call="c1"] .tile-step')).to_contain_text("All steps taken")
+
+
+def test_supervisor_message_reaches_the_agent_view(open_page: Any, publisher: Publisher) -> None:
+    """A message sent from the call view shows on the agent's screen, from its sender; Got it hides it."""
+    publisher.publish(*angry_call("c1", "alice"))
+    alice = open_page(f"/agent#token={ALICE}", width=1280, height=800)
+    sam = open_page(f"/floor#token={SAM}")
+    expect(alice.locator("#messages")).to_be_hidden()
+    sam.locator('.tile[data-call="c1"]').click()
+    expect(sam.locator("#message-label")).to_have_text("Message to alice")
+    sam.locator("#message-text").fill("I am listening in; you can offer the refund.")
+    sam.get_by_role("button", name="Send to agent").click()
+    expect(sam.locator("#message-status")).to_contain_text("Sent")
+    message = alice.locator("#messages .message")
+    expect(message).to_contain_text("I am listening in; you can offer the refund.")
+    expect(message.locator(".message-from")).to_contain_text("From Sam")
+    expect(sam.locator("#message-sent")).to_contain_text("offer the refund")
+    shot(alice, "agent_message")
+    message.get_by_role("button", name="Got it").click()
+    expect(alice.locator("#messages")).to_be_hidden()
+
+
+def test_wrong_or_missing_token_says_so_clearly(open_page: Any) -> None:
+    """A refused token shows why and what to do, and the page stops retrying; no token at all says so too."""
+    page = open_page("/floor#token=not-a-real-token")
+    banner = page.locator("#banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("refused this page's access token (invalid token)")
+    expect(page.locator("#conn")).to_have_text("Not signed in")
+    shot(page, "floor_refused")
+    agent_with_supervisor_token = open_page(f"/agent#token={SAM}")
+    expect(agent_with_supervisor_token.locator("#banner")).to_contain_text("token is not for role agent")
+    bare = open_page("/agent")
+    expect(bare.locator("#banner")).to_contain_text("This page needs an access token")
+
+
+def test_disconnect_banner_then_reconnects_to_a_restarted_hub(
+    open_page: Any, hub: HubThread, publisher: Publisher
+) -> None:
+    """When the hub stops the page says it is disconnected; when the hub is back it goes live by itself."""
+    publisher.publish(*angry_call("c1"), *calm_call("c2", "bob", 30.0))
+    page = open_page(f"/floor#token={SAM}")
+    expect(page.locator(".tile")).to_have_count(2)
+    port = hub.port
+    hub.stop()
+    banner = page.locator("#banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Disconnected from the hub")
+    expect(page.locator("#conn")).to_have_text("Disconnected")
+    expect(banner).to_contain_text("may be out of date")
+    expect(page.locator("body")).to_have_class("page-floor is-stale")
+    shot(page, "floor_disconnected")
+    again = HubThread(port).start()
+    try:
+        pub = Publisher(again)
+        pub.publish(*calm_call("after-restart", "bob", 12.0))
+        pub.close()
+        expect(page.locator("#conn")).to_have_text("Live · Sam", timeout=15000)
+        expect(banner).to_be_hidden()
+        expect(page.locator('.tile[data-call="after-restart"]')).to_be_visible()
+        # The restarted hub knows nothing of the old calls; the page rebuilt from its snapshot.
+        expect(page.locator(".tile")).to_have_count(1)
+    finally:
+        again.stop()
+
+
+def test_reconnect_with_last_seq_replays_what_was_missed_exactly_once(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """A page that loses its socket gets the events it missed from the hub's replay window, none twice."""
+    publisher.publish(*angry_call("c1"))
+    page = open_page(f"/floor#token={SAM}")
+    expect(page.locator('.tile[data-call="c1"]')).to_be_visible()
+    first = page.evaluate("window.heatmonFloor.connection.lastWelcome")
+    assert first["replay"] is False
+    # Hold the page offline (no automatic retry) while the call goes on.
+    page.evaluate(
+        "(() => { const c = window.heatmonFloor.connection; c.stopped = true; c.socket.close(); })()"
+    )
+    page.wait_for_function("!window.heatmonFloor.connection.connected")
+    publisher.publish(
+        caller("c1", 30.0, "fine, what happens next", -0.1),
+        Heat(
+            call="c1", t=30.0, value=35.0, level="warm", trend=-20.0, reasons=("agent took responsibility",)
+        ),
+    )
+    page.evaluate("(() => { const c = window.heatmonFloor.connection; c.stopped = false; c.connect(); })()")
+    expect(page.locator("#conn")).to_have_text("Live · Sam")
+    assert page.evaluate("window.heatmonFloor.connection.lastWelcome.replay") is True
+    expect(page.locator('.tile[data-call="c1"] .gauge-number')).to_have_text("35")
+    turns = page.evaluate("window.heatmonFloor.book.get('c1').turns.map(t => t.text)")
+    assert turns.count("fine, what happens next") == 1
+    assert len(turns) == 5
+
+
+def test_unknown_event_types_are_reported_not_fatal(open_page: Any, publisher: Publisher) -> None:
+    """The page's dispatch reports an event type it does not know on the console and carries on."""
+    publisher.publish(*calm_call("c9", "bob", 20.0))
+    page = open_page(f"/floor#token={SAM}")
+    expect(page.locator('.tile[data-call="c9"]')).to_be_visible()
+    page.evaluate("window.heatmonFloor.dispatch({type: 'mystery', call: 'c9', t: 1, seq: 1})")
+    warnings = open_page.watcher.warnings
+    assert any("unknown event type mystery" in text for text in warnings), warnings
+    publisher.publish(Heat(call="c9", t=9.0, value=55.0, level="warm", trend=3.0, reasons=()))
+    expect(page.locator('.tile[data-call="c9"] .gauge-number')).to_have_text("55")
+
+
+def test_a_busy_floor_is_sorted_hottest_first_with_ended_calls_last(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """Twelve calls at many heats (one ended) show hottest first at `/`, the ended one last and marked."""
+    agents = ["alice", "bob", "chen", "dana", "eli", "fatima", "gus", "hana", "ivan", "jo", "kai", "lena"]
+    heats = [12.0, 88.0, 35.0, 64.0, 5.0, 47.0, 93.0, 28.0, 71.0, 52.0, 19.0, 40.0]
+    levels = {0: "calm", 40: "warm", 60: "hot", 85: "boiling"}
+    events: list[Event] = []
+    for i, (agent, heat) in enumerate(zip(agents, heats, strict=True)):
+        call = f"call-{i:02d}"
+        level = [name for floor, name in levels.items() if heat >= floor][-1]
+        events += [
+            CallStarted(call=call, t=0.0, agent=agent, started_at=STARTED_AT, source="test"),
+            caller(call, 5.0 + i, "it still does not work", -0.3 - heat / 200),
+            caller(call, 12.0 + i, "okay, thank you", 0.2 if heat < 50 else -0.6),
+            Heat(call=call, t=12.0 + i, value=heat, level=level, trend=heat / 10 - 4, reasons=()),
+            Coach(call=call, t=12.5 + i, step="HEAT"[i % 4], prompt="...", done={"H": i % 4 > 0}),
+        ]
+        if heat >= 60:
+            events.append(
+                Alert(call=call, t=13.0 + i, id="a1", kind="heat", level=level, message=f"Caller is {level}")
+            )
+    events.append(CallEnded(call="call-06", t=40.0, duration=40.0))
+    publisher.publish(*events)
+    page = open_page(f"/#token={SAM}", width=1600, height=1000)
+    expect(page.locator(".tile")).to_have_count(12)
+    expect(page.locator(".tile").last).to_have_class("tile tile-ended")
+    expect(page.locator(".tile").last).to_contain_text("Ended after 0:40")
+    live = sorted((h for i, h in enumerate(heats) if i != 6), reverse=True)
+    shown = page.eval_on_selector_all(
+        ".tile .gauge-number", "numbers => numbers.map(n => Number(n.textContent))"
+    )
+    assert shown == [*live, 93]
+    expect(page.locator("#fig-live")).to_have_text("11")
+    expect(page.locator("#fig-hot")).to_have_text("3")
+    expect(page.locator("#fig-avg")).to_have_text(str(round(sum(live) / len(live))))
+    page.wait_for_timeout(400)
+    shot(page, "floor_busy")
+
+
+def test_shared_modules_pure_logic(open_page: Any) -> None:
+    """The pages' pure helpers: token from the fragment, close reasons, sorting, figures, scores, evidence."""
+    page = open_page("/agent")  # no token: the page stays offline, a same-origin place to import modules
+    result = page.evaluate(
+        """async () => {
+        const hub = await import('/js/hub.js');
+        const calls = await import('/js/calls.js');
+        const spark = await import('/js/sparkline.js');
+        const gauge = await import('/js/gauge.js');
+        const transcript = await import('/js/transcript.js');
+        const book = new calls.CallBook();
+        book.callStarted({call: 'a', t: 0, agent: 'x'}, 0);
+        book.callStarted({call: 'b', t: 0, agent: 'y'}, 0);
+        book.callStarted({call: 'c', t: 0, agent: 'z'}, 0);
+        book.heat({call: 'a', t: 5, value: 30, level: 'calm', trend: 0}, 1000);
+        book.heat({call: 'b', t: 5, value: 80, level: 'hot', trend: 0}, 1000);
+        book.heat({call: 'c', t: 5, value: 95, level: 'boiling', trend: 0}, 1000);
+        book.callEnded({call: 'c', t: 9, duration: 9}, 2000);
+        const marked = transcript.markEvidence('he said (a+b) twice: (a+b)', ['"(a+b)"']);
+        const reloaded = new calls.CallBook();
+        reloaded.load({calls: [{call: 's', t: 9, sentiments: [[4, -0.4], [9, 0.1]],
+            turns: [{speaker: 'caller', t: 4, sentiment: {compound: -0.4, score: -0.9}}]}],
+            alerts: [{call: 'gone', id: 'a1'}]}, 0);
+        return {
+            token: hub.tokenFromHash('#token=abc%2Bdef&x=1'),
+            noToken: hub.tokenFromHash(''),
+            refused: hub.isAuthRefusal(1008, 'invalid token'),
+            tooSlow: hub.isAuthRefusal(1008, 'viewer too slow'),
+            goingAway: hub.closeReason(1001, ''),
+            sorted: book.sorted().map(c => c.call),
+            figures: book.figures(level => level === 'hot' || level === 'boiling'),
+            elapsed: book.elapsed(book.get('a'), 4000),
+            endedElapsed: book.elapsed(book.get('c'), 99000),
+            pruned: book.prune(200000, 60000),
+            score: calls.turnScore({sentiment: {compound: -0.4, score: -0.7}}),
+            compound: calls.turnScore({sentiment: {compound: -0.4}}),
+            words: [-0.8, -0.2, 0, 0.3, 0.9].map(spark.sentimentWord),
+            trend: [gauge.trendText(12.4), gauge.trendText(-3), gauge.trendText(0.1)],
+            marks: marked.filter(part => typeof part !== 'string').map(el => el.textContent),
+            reloadedSentiments: reloaded.get('s').sentiments,
+            reloadedCalls: [...reloaded.calls.keys()],
+        };
+    }"""
+    )
+    assert result["token"] == "abc+def"
+    assert result["noToken"] == ""
+    assert result["refused"] is True and result["tooSlow"] is False
+    assert "shutting down" in result["goingAway"]
+    assert result["sorted"] == ["b", "a", "c"]
+    assert result["figures"] == {"live": 2, "hot": 1, "average": 55}
+    assert result["elapsed"] == 8
+    assert result["endedElapsed"] == 9
+    assert result["pruned"] == ["c"]
+    assert result["score"] == -0.7 and result["compound"] == -0.4
+    assert result["words"] == ["very negative", "negative", "neutral", "positive", "very positive"]
+    assert result["trend"] == ["↑ +12/min", "↓ −3/min", "steady"]
+    assert result["marks"] == ["(a+b)", "(a+b)"]
+    assert result["reloadedSentiments"] == [[4, -0.9], [9, 0.1]]
+    assert result["reloadedCalls"] == ["s"]  # an alert of a call no longer on the floor makes no tile
+
+
+def test_alert_severities_read_by_word_and_shape_and_the_agent_sees_the_call_end(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """Critical/warning/info alerts show their word and shape; a call's end shows its summary to the agent."""
+    publisher.publish(
+        *angry_call("c1", "alice"),
+        Alert(
+            call="c1",
+            t=18.0,
+            id="a2",
+            kind="abuse",
+            level="critical",
+            message="Caller is using abusive language",
+        ),
+        Alert(call="c1", t=19.0, id="a3", kind="talk_over", level="info", message="Talk-over"),
+        Alert(call="c1", t=20.0, id="a4", kind="rising_fast", level="warning", message="Heat rising fast"),
+    )
+    floor = open_page(f"/floor#token={SAM}")
+    for alert_id, word, shape in [
+        ("a2", "Critical", "boiling"),
+        ("a3", "Info", "info"),
+        ("a4", "Warning", "warm"),
+    ]:
+        item = floor.locator(f'#alerts .feed-item[data-alert="{alert_id}"]')
+        expect(item.locator(".level-word")).to_have_text(word)
+        expect(item.locator(f".shape-{shape}")).to_have_count(1)
+    alice = open_page(f"/agent#token={ALICE}", width=1280, height=800)
+    expect(alice.locator("#alerts .feed-item")).to_have_count(4)
+    publisher.publish(
+        CallEnded(
+            call="c1",
+            t=95.0,
+            duration=95.0,
+            summary={"peak_heat": 78.4, "steps_done": {"H": True, "E": True, "A": False, "T": False}},
+        )
+    )
+    expect(alice.locator("#step")).to_contain_text("Call ended after 1:35.")
+    expect(alice.locator("#step")).to_contain_text("Peak heat 78.")
+    expect(alice.locator("#step")).to_contain_text("Steps taken: H, E.")
+    expect(alice.locator("#call-time")).to_have_text("Ended · 1:35")
+    expect(floor.locator('.tile[data-call="c1"]')).to_contain_text("Ended after 1:35")
+    expect(floor.locator("#fig-live")).to_have_text("0")
