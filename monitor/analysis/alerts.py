@@ -75,10 +75,10 @@ class AlertBoard:
         new_topics = {(kind, topic) for topic in topics} - self._topics
         if last is not None and t - last < cooldown and not new_topics:
             return []
-        self._topics |= new_topics
         keys = {(kind, e) for e in evidence}
         if evidence and keys <= self._seen:
-            return []
+            return []  # nothing new to show; its topics stay news for a later alert
+        self._topics |= new_topics
         self._seen |= keys
         self._last[kind] = t
         message = _MESSAGES[kind].format(detail=detail) if detail else _MESSAGES[kind].split(" (")[0]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.cli.common import add_data_options, add_subparser, load_data
-from monitor.cli.hub import HubError, page_url
+from monitor.cli.hub import listening, page_url
 from monitor.demo.floor import (
     DemoCall,
     DemoFloor,
@@ -26,7 +26,6 @@ from monitor.demo.floor import (
 from monitor.errors import InputError, ModelError
 from monitor.hub.auth import Tokens
 from monitor.hub.publisher import Publisher
-from monitor.hub.server import serve_hub
 from monitor.paths import data_dir
 from monitor.review.history import register_history
 from monitor.store import StoreReader, StoreSink, db_path
@@ -207,17 +206,10 @@ async def _demo(
 async def _hub(args: argparse.Namespace, tokens: Tokens, sink: StoreSink, data: Path) -> AsyncIterator[str]:
     """The hub with the call history of the demo's store, running for the block; yields its
     http base URL."""
-    try:
-        hub_cm = serve_hub(tokens, host=args.host, port=args.port, sink=sink)
-        hub = await hub_cm.__aenter__()
-    except OSError as err:
-        raise HubError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
-    register_history(hub.api, StoreReader(db_path(data)), redact=args.redact)
-    try:
+    async with listening(tokens, host=args.host, port=args.port, sink=sink) as hub:
+        register_history(hub.api, StoreReader(db_path(data)), redact=args.redact)
         print(f"hub listening on {hub.url}", flush=True)
         yield hub.http_url
-    finally:
-        await hub_cm.__aexit__(None, None, None)
 
 
 @contextlib.asynccontextmanager

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import ssl
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from monitor.cli.common import add_subparser
 from monitor.cli.store import days
 from monitor.errors import HeatmonError, InputError
+from monitor.events import ROLES
 from monitor.hub.auth import Grant, Tokens, default_tokens_path
-from monitor.hub.server import serve_hub, ssl_context
+from monitor.hub.server import Hub, serve_hub, ssl_context
 from monitor.paths import data_dir
 from monitor.review.history import register_history
 from monitor.store import Store, StoreReader, StoreSink, db_path
 
 PAGES = {"supervisor": "floor", "agent": "agent"}
-ROLES = ("publisher", "agent", "supervisor")
 
 
 class HubError(HeatmonError):
@@ -166,20 +169,25 @@ async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLConte
     sink = None if args.no_store else StoreSink(db_path(data), redact=args.redact)
     if sink is not None:
         print(f"call store: {db_path(data)}", flush=True)
-    try:
-        hub_cm = serve_hub(
-            tokens, host=args.host, port=args.port, ssl=context, allowed_origins=args.allow_origin, sink=sink
-        )
-        hub = await hub_cm.__aenter__()
-    except OSError as err:
+    async with contextlib.AsyncExitStack() as stack:
         if sink is not None:
-            await sink.aclose()
-        raise HubError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
-    register_history(hub.api, StoreReader(db_path(data)) if sink is not None else None, redact=args.redact)
-    retention = None
-    if args.retain_days is not None:
-        retention = asyncio.create_task(_retain(db_path(data), args.retain_days), name="retention")
-    try:
+            stack.push_async_callback(sink.aclose)
+        hub = await stack.enter_async_context(
+            listening(
+                tokens,
+                host=args.host,
+                port=args.port,
+                ssl=context,
+                allowed_origins=args.allow_origin,
+                sink=sink,
+            )
+        )
+        register_history(
+            hub.api, StoreReader(db_path(data)) if sink is not None else None, redact=args.redact
+        )
+        if args.retain_days is not None:
+            retention = asyncio.create_task(_retain(db_path(data), args.retain_days), name="retention")
+            stack.push_async_callback(_cancelled, retention)
         print(f"hub listening on {hub.url}", flush=True)
         for grant in tokens.grants:
             if grant.role in PAGES:
@@ -191,14 +199,24 @@ async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLConte
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         print("hub stopping", flush=True)
-    finally:
-        if retention is not None:
-            retention.cancel()
-            await asyncio.wait([retention])
-        await hub_cm.__aexit__(None, None, None)
-        if sink is not None:
-            await sink.aclose()
     return 0
+
+
+@contextlib.asynccontextmanager
+async def listening(tokens: Tokens, *, host: str, port: int, **options: Any) -> AsyncIterator[Hub]:
+    """`serve_hub` for the command line: an address it cannot listen on is one clear error."""
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            hub = await stack.enter_async_context(serve_hub(tokens, host=host, port=port, **options))
+        except OSError as err:
+            raise HubError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
+        yield hub
+
+
+async def _cancelled(task: asyncio.Task[Any]) -> None:
+    """Cancel a background task and wait for it to end."""
+    task.cancel()
+    await asyncio.wait([task])
 
 
 async def _retain(path: Path, days: float, every: float = 24 * 3600.0) -> None:
@@ -207,11 +225,8 @@ async def _retain(path: Path, days: float, every: float = 24 * 3600.0) -> None:
     while True:
 
         def purge() -> int:
-            store = Store.open(path)
-            try:
+            with Store.open(path) as store:
                 return store.purge_older_than(days, time.time())
-            finally:
-                store.close()
 
         removed = await asyncio.to_thread(purge)
         log.info("retention: removed %d calls older than %g days", removed, days)

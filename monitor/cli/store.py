@@ -180,11 +180,8 @@ def run_calls(args: argparse.Namespace) -> int:
         text=args.search,
         limit=min(args.limit, SQLITE_MAX_INT),
     )
-    store = _open(args)
-    try:
+    with _open(args) as store:
         rows = store.list_calls(where)
-    finally:
-        store.close()
     if args.json:
         for row in rows:
             print(json.dumps(row.to_dict(), ensure_ascii=False))
@@ -209,11 +206,8 @@ def run_calls(args: argparse.Namespace) -> int:
 
 
 def _detail(args: argparse.Namespace) -> dict[str, Any]:
-    store = _open(args)
-    try:
+    with _open(args) as store:
         detail = store.call_detail(args.call)
-    finally:
-        store.close()
     return redacted_detail(detail) if args.redact else detail
 
 
@@ -237,11 +231,8 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_purge(args: argparse.Namespace) -> int:
-    store = _open(args)
-    try:
+    with _open(args) as store:
         removed = store.purge_older_than(args.retain_days, time.time())
-    finally:
-        store.close()
     print(f"purged {removed} call{'s' if removed != 1 else ''} older than {args.retain_days:g} days")
     return 0
 

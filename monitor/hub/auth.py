@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import InputError
-
-ROLES = ("publisher", "agent", "supervisor")
+from monitor.events import ROLES
 
 
 class AuthError(Exception):
@@ -51,7 +50,12 @@ class Grant:
 
 def new_token() -> str:
     """A fresh random token, safe in a URL fragment."""
-    return secrets.token_urlsafe(24)
+    # Never starting with "-": a token is passed as `--hub-token TOKEN`, and argparse would take
+    # "-abc..." for an option (one token in 64 did, and that command line then failed).
+    token = secrets.token_urlsafe(24)
+    while token.startswith("-"):
+        token = secrets.token_urlsafe(24)
+    return token
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.protocol import State
 
+from monitor.events import Batch, Raw
 from monitor.hub.floor import Stamped
 
 log = logging.getLogger("monitor.hub")
@@ -61,7 +62,7 @@ class ViewerQueue:
 def batch_messages(events: list[str], per_message: int) -> Iterator[str]:
     """Encoded events as `batch` messages of at most `per_message` events each, made one at a time."""
     for i in range(0, len(events), per_message):
-        yield '{"type":"batch","events":[' + ",".join(events[i : i + per_message]) + "]}"
+        yield Batch(events=[Raw(e) for e in events[i : i + per_message]]).to_json()
 
 
 class Viewer:

@@ -1,14 +1,13 @@
 """The hub: one websockets server on one port for publishers, dashboards and static files.
 
-Publishers stream their calls' events (each with a `pseq`); the hub numbers them with a
-hub-wide `seq`, folds them into the floor, hands them to an optional store (`sink`) and
-acknowledges them, and fans them out to viewers in batches. See docs/hub-protocol.md.
+A thin adapter over `protocol.HubProtocol`, which decides what every message does: this
+module reads the sockets, passes each message on with the time, and sends, stores and
+fans out what comes back (in batches, per tick). See docs/hub-protocol.md.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 import ssl as ssl_module
@@ -17,27 +16,29 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
+from monitor.events import Error
 from monitor.hub.api import HubApi
-from monitor.hub.auth import AuthError, Grant, Tokens
+from monitor.hub.auth import Grant, Tokens
 from monitor.hub.fanout import Viewer, batch_messages
-from monitor.hub.floor import Floor, FloorError, PublisherLedger, Stamped, encode
-from monitor.hub.ingest import Ingest, Sink
+from monitor.hub.floor import Floor, PublisherLedger, Stamped
+from monitor.hub.protocol import Admitted, HubProtocol, Made, Refused
 from monitor.hub.static import WS_PATH, make_process_request
 from monitor.paths import DASHBOARD
 
 log = logging.getLogger("monitor.hub")
 
-MAX_MESSAGE_TEXT = 500
-#: The message types a supervisor may send.
-VIEWER_MESSAGES = ("ack_alert", "message")
+
+class Sink(Protocol):
+    """Where accepted events are stored; the hub acks only after `write` returns."""
+
+    async def write(self, events: list[dict[str, Any]]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +65,6 @@ class HubConfig:
     publisher_idle: float = 24 * 3600.0  # forget a publisher's pseq after this long unheard
 
 
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _error(message: str) -> str:
-    return encode({"type": "error", "message": message})
-
-
 class Hub:
     """The hub's state and connection handling; `serve_hub` runs it on a port."""
 
@@ -87,7 +80,7 @@ class Hub:
             ended_retention=config.ended_retention,
         )
         self.ledger = PublisherLedger()
-        self.ingest = Ingest(self.floor, self.ledger, self._emit, sink)
+        self.protocol = HubProtocol(self.floor, self.ledger, tokens)
         self.viewers: set[Viewer] = set()
         self.cut_offs = 0
         self.stats: Counter[str] = Counter()  # for benchmarks and curious operators
@@ -167,45 +160,35 @@ class Hub:
             return
         except ConnectionClosed:
             return
-        try:
-            hello = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            hello = None
-        if not isinstance(hello, dict) or hello.get("type") != "hello":
-            await ws.close(CloseCode.POLICY_VIOLATION, "hello expected")
+        decision = self.protocol.hello(raw)
+        if isinstance(decision, Refused):
+            log.info("rejected %s: %s", _peer(ws), decision.reason)
+            await ws.close(CloseCode.POLICY_VIOLATION, decision.reason)
             return
-        try:
-            grant = self.tokens.check(hello.get("token"), hello.get("role"))
-        except AuthError as err:
-            log.info("rejected %s: %s", _peer(ws), err.reason)
-            await ws.close(CloseCode.POLICY_VIOLATION, err.reason)
-            return
+        grant = decision.grant
         log.info("%s %s connected from %s", grant.role, grant.name, _peer(ws))
         try:
             if grant.role == "publisher":
-                await self._serve_publisher(ws, grant, hello)
+                await self._serve_publisher(ws, decision)
             else:
-                await self._serve_viewer(ws, grant, hello)
+                await self._serve_viewer(ws, decision)
         except ConnectionClosed:
             pass
         finally:
             log.info("%s %s disconnected", grant.role, grant.name)
 
-    async def _serve_viewer(self, ws: ServerConnection, grant: Grant, hello: dict[str, Any]) -> None:
+    async def _serve_viewer(self, ws: ServerConnection, admitted: Admitted) -> None:
         sock = ws.transport.get_extra_info("socket")
         if sock is not None and self.config.viewer_sndbuf:
             # A fixed kernel send buffer instead of autotuning (up to 4 MB on Linux): a viewer that
             # stopped reading then backs up into our queue, and is cut off, within seconds.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.config.viewer_sndbuf)
         self._flush()  # everything numbered so far goes to the current viewers, not into this replay
-        agent = grant.agent
-        last_seq = hello.get("last_seq")
-        missed = None
-        if isinstance(last_seq, int) and not isinstance(last_seq, bool) and last_seq >= 0:
-            missed = self.floor.since(last_seq, agent)
+        grant = admitted.grant
+        welcome, missed = self.protocol.viewer_welcome(admitted)
         viewer = Viewer(
             ws,
-            agent=agent,
+            agent=grant.agent,
             name=grant.name,
             bound=self.config.viewer_bound,
             per_message=self.config.per_message,
@@ -215,90 +198,47 @@ class Hub:
         )
         if missed:
             viewer.backlog = missed
-        head = {
-            "type": "welcome",
-            "role": grant.role,
-            "agent": agent,
-            "name": grant.name,
-            "seq": self.floor.seq,
-            "replay": missed is not None,
-        }
-        welcome = encode(head)[:-1] + ',"snapshot":' + self.floor.snapshot_json(agent) + "}"
         # Registered in the same step as the snapshot: no event can fall between the two.
         self.viewers.add(viewer)
         try:
-            await ws.send(welcome)
+            await ws.send(welcome.to_json())
             viewer.start()
             async for raw in ws:
-                reply = self._viewer_request(grant, raw)
-                if isinstance(reply, str):
-                    await ws.send(_error(reply))
-                elif reply is not None and self.sink is not None:
-                    await self.sink.write([reply])
+                await self._viewer_request(ws, grant, raw)
         finally:
             self.viewers.discard(viewer)
             await viewer.stop()
 
-    def _viewer_request(self, grant: Grant, raw: str | bytes) -> str | dict[str, Any] | None:
-        """Carry out a viewer's message: an error text for the client, or the event it made."""
-        if grant.role != "supervisor":
-            return "agents may not send messages"
-        try:
-            msg = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return "not JSON"
-        if not isinstance(msg, dict):
-            return "a message must be a JSON object"
-        kind, call = msg.get("type"), msg.get("call")
-        # The type first: a message of no known type must say so, not ask for a 'call' it never needed.
-        if kind not in VIEWER_MESSAGES:
-            return f"unknown message type {kind!r}"
-        if not isinstance(call, str) or not call:
-            return f"{kind} needs a 'call'"
-        at = _iso(time.time())
-        try:
-            if kind == "ack_alert":
-                alert_id = msg.get("id")
-                if not isinstance(alert_id, str) or not alert_id:
-                    return "ack_alert needs an alert 'id'"
-                data, stamped = self.floor.ack_alert(call, alert_id, grant.name, at)
-            else:  # "message"
-                text = msg.get("text")
-                if not isinstance(text, str) or not text.strip():
-                    return "message needs a non-empty 'text'"
-                if len(text) > MAX_MESSAGE_TEXT:
-                    return f"message text is over {MAX_MESSAGE_TEXT} characters"
-                data, stamped = self.floor.message(call, grant.name, text.strip(), at)
-        except FloorError as err:
-            return str(err)
-        self._emit(stamped)
-        return data
+    async def _viewer_request(self, ws: ServerConnection, grant: Grant, raw: str | bytes) -> None:
+        outcome = self.protocol.request(grant, raw, time.time())
+        if isinstance(outcome, Error):
+            await ws.send(outcome.to_json())
+            return
+        assert isinstance(outcome, Made)
+        self._emit(outcome.stamped)
+        if self.sink is not None:
+            await self.sink.write([outcome.event])
 
-    async def _serve_publisher(self, ws: ServerConnection, grant: Grant, hello: dict[str, Any]) -> None:
-        publisher = hello.get("publisher")
-        if not isinstance(publisher, str) or not publisher or len(publisher) > 200:
-            publisher = f"{grant.name}@{ws.id}"
-        welcome = {
-            "type": "welcome",
-            "role": "publisher",
-            "agent": None,
-            "name": grant.name,
-            "seq": self.floor.seq,
-            "last_pseq": self.ledger.last_acked(publisher),
-        }
-        await ws.send(encode(welcome))
+    async def _serve_publisher(self, ws: ServerConnection, admitted: Admitted) -> None:
+        publisher, welcome = self.protocol.publisher_welcome(admitted, str(ws.id))
+        await ws.send(welcome.to_json())
         async for raw in ws:
+            intake = self.protocol.publish(publisher, raw, time.time())
+            for stamped in intake.stamped:
+                self._emit(stamped)
             try:
-                errors, accepted = await self.ingest.accept(publisher, raw)
+                if self.sink is not None and intake.to_store:
+                    await self.sink.write(intake.to_store)
             except Exception:
                 # Not acked, so the publisher resends; the ledger knows it need not re-apply.
                 log.exception("the store failed to write events of publisher %s", publisher)
                 await ws.close(CloseCode.INTERNAL_ERROR, "store failed")
                 return
-            for message in errors:
-                await ws.send(_error(message))
-            if accepted:
-                await ws.send(f'{{"type":"ack","pseq":{self.ledger.last_acked(publisher)}}}')
+            for error in intake.errors:
+                await ws.send(error.to_json())
+            ack = self.protocol.confirm(publisher, intake)
+            if ack is not None:
+                await ws.send(ack.to_json())
 
     async def housekeeping(self, every: float = 5.0) -> None:
         """Forget long-ended calls and long-gone publishers, now and then."""

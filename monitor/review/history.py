@@ -19,13 +19,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from monitor.events import VIEWER_ROLES
 from monitor.hub.api import HubApi
 from monitor.hub.auth import Grant
 from monitor.review.chart import heat_chart
 from monitor.review.summary import summarize
 from monitor.store import StoreError, StoreReader, filter_from_params
-
-ROLES = ("supervisor", "agent")
 
 
 class NoSuchCall(StoreError):
@@ -105,6 +104,6 @@ def scored_turns(detail: Mapping[str, Any]) -> dict[str, Any]:
 def register_history(hub_api: HubApi, reader: StoreReader | None, *, redact: bool = False) -> HistoryApi:
     """Serve `/api/calls` and `/api/calls/<ref>` on the hub's HTTP API from `reader`."""
     api = HistoryApi(reader, redact=redact)
-    hub_api.route("calls", api.list_calls, roles=ROLES)
-    hub_api.route("calls/", api.call_detail, roles=ROLES)
+    hub_api.route("calls", api.list_calls, roles=VIEWER_ROLES)
+    hub_api.route("calls/", api.call_detail, roles=VIEWER_ROLES)
     return api

@@ -85,6 +85,10 @@ class SpeechModel:
         return rec
 
 
+#: Seconds of audio a recogniser decodes before it is replaced, at a turn boundary (see below).
+RECYCLE_AFTER = 1800.0
+
+
 class PartyRecognizer:
     """One party's stream: 16-bit mono PCM in, partials and utterances out, in call time.
 
@@ -110,7 +114,7 @@ class PartyRecognizer:
         rate: int,
         *,
         partials: bool = False,
-        recycle_after: float = 0.0,
+        recycle_after: float = RECYCLE_AFTER,
         quiet_end: float | None = None,
         skip_silence: bool = False,
     ) -> None:

@@ -71,18 +71,12 @@ class StoreReader:
     def _list_calls(self, where: CallFilter) -> list[dict[str, Any]]:
         if not self.path.is_file():
             return []
-        store = Store.open(self.path, create=False)
-        try:
+        with Store.open(self.path, create=False) as store:
             return [row.to_dict() for row in store.list_calls(where)]
-        finally:
-            store.close()
 
     def _call_detail(self, ref: str, redact: bool) -> dict[str, Any]:
-        store = Store.open(self.path, create=False)
-        try:
+        with Store.open(self.path, create=False) as store:
             detail = store.call_detail(ref)
-        finally:
-            store.close()
         if redact:
             detail = redacted_detail(detail)
         return detail

@@ -63,6 +63,12 @@ class Store:
         """Close the connection (the WAL is checkpointed by SQLite when the last one closes)."""
         self.conn.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- writing ---------------------------------------------------------------------------
 
     def write_events(self, events: Iterable[Mapping[str, Any]], *, redact: bool = False) -> None:

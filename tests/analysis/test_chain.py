@@ -254,3 +254,15 @@ def test_falling_heat_explains_itself_in_agreement_with_the_trend_arrow() -> Non
     assert _decay_reason(state(40.0, 20.1), sent=45.0) == ("easing off since the last rise",)
     assert _decay_reason(state(40.0, -3.0), sent=45.0) == ("cooling down over time",)
     assert _decay_reason(state(45.0, 5.0), sent=45.0) == ()
+
+
+def test_an_escalation_topic_is_used_up_only_by_an_alert_that_is_raised() -> None:
+    """An alert refused for evidence already shown does not spend its topic: the next alert with
+    new words on that topic still passes the cooldown as news."""
+    from monitor.analysis.alerts import AlertBoard
+
+    board = AlertBoard()
+    assert board.raise_alert(0.0, "escalation", ("get me a manager",), "manager", ("manager",))
+    assert not board.raise_alert(5.0, "escalation", ("get me a manager",), "lawyer", ("lawyer",))
+    raised = board.raise_alert(9.0, "escalation", ("i will call my lawyer",), "lawyer", ("lawyer",))
+    assert [n.message for n in raised] == ["Caller asks to escalate (lawyer)"]
