@@ -9,18 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: kind -> (severity, cooldown in seconds)
-KINDS: dict[str, tuple[str, float]] = {
-    "rising_fast": ("warning", 60.0),
-    "hot": ("warning", 120.0),
-    "boiling": ("critical", 120.0),
-    "abuse": ("critical", 45.0),
-    "threat": ("critical", 30.0),
-    "escalation": ("warning", 60.0),
-    "repeat_contact": ("info", 600.0),
-    "dead_air": ("info", 60.0),
-    "talk_over": ("info", 60.0),
-}
+from monitor.analysis.settings import KINDS
 
 _MESSAGES = {
     "rising_fast": "Heat rising fast ({detail})",

@@ -17,15 +17,13 @@ from monitor.analysis.heat import HeatModel, HeatState
 from monitor.analysis.lexicon import Lexicon, tokens_of
 from monitor.analysis.playbook import Playbook, bundled_playbook
 from monitor.analysis.sentiment import TurnScore, TurnScorer
+from monitor.analysis.settings import ChainSettings, CueSettings, HeatSettings
+from monitor.analysis.topics import Topics, bundled_topics
 from monitor.events import Alert, Event, Heat, Turn
 from monitor.events import Coach as CoachEvent
 
-#: Heat added by what a caller turn contains besides its score: category -> heat.
-CATEGORY_HEAT = {"abuse": 12.0, "threat": 18.0, "escalation": 8.0, "repeat_contact": 6.0}
 #: Categories that raise an alert of the same name.
 ALERTING = ("abuse", "threat", "escalation", "repeat_contact")
-#: A tick emits heat only when it moved this much (or the level changed).
-TICK_HEAT_STEP = 3.0
 
 _SCORERS: dict[int, tuple[Lexicon | None, TurnScorer]] = {}
 
@@ -44,13 +42,23 @@ class CallAnalysis:
     """Scorer, cues, heat, alerts and coach for one call."""
 
     def __init__(
-        self, call: str, *, playbook: Playbook | None = None, lexicon: Lexicon | None = None
+        self,
+        call: str,
+        *,
+        playbook: Playbook | None = None,
+        lexicon: Lexicon | None = None,
+        topics: Topics | None = None,
+        settings: ChainSettings | None = None,
+        heat: HeatSettings | None = None,
+        cues: CueSettings | None = None,
     ) -> None:
         self.call = call
         self.scorer = scorer_for(lexicon)
         self.playbook = playbook or bundled_playbook()
-        self.heat = HeatModel()
-        self.cues = CueTracker()
+        self.topics = topics or bundled_topics()
+        self.settings = settings or ChainSettings()
+        self.heat = HeatModel(heat)
+        self.cues = CueTracker(cues)
         self.alerts = AlertBoard()
         self.coach = Coach(self.playbook)
         self.t = 0.0
@@ -150,7 +158,7 @@ class CallAnalysis:
         t = _known_at(turn)
         self._scores.append(score.score)
         self._caller_text = turn.text
-        if score.score < -0.05:
+        if score.score < self.settings.evidence_below:
             self._evidence = [*self._evidence[-1:], turn.text]
         complains = any(c.valence < 0 and c.category not in ("slip", "sadness") for c in score.cues)
         # A turn that complains does not cool the call, however polite VADER finds it.
@@ -158,14 +166,14 @@ class CallAnalysis:
         self.heat.caller_turn(t, value, len(turn.text.split()), turn.confidence)
         notes: list[AlertNote] = []
         for cue in score.cues:
-            if cue.category in CATEGORY_HEAT:
-                self.heat.rise(t, CATEGORY_HEAT[cue.category], cue.label())
+            if cue.category in self.settings.category_heat:
+                self.heat.rise(t, self.settings.category_heat[cue.category], cue.label())
             elif cue.valence < 0 and cue.category != "slip":
                 self.heat.note(cue.label())
         for category in ALERTING:
             phrases = [c.phrase for c in score.cues if c.category == category]
             if phrases:
-                topics = tuple(_topic(p) for p in phrases) if category in ("escalation", "threat") else ()
+                topics = tuple(map(self.topics.of, phrases)) if category in ("escalation", "threat") else ()
                 notes += self.alerts.raise_alert(t, category, (turn.text,), ", ".join(phrases), topics)
         return notes
 
@@ -206,23 +214,26 @@ class CallAnalysis:
     def _timing(self, cues: list[TimingCue], t: float) -> list[AlertNote]:
         notes: list[AlertNote] = []
         words = tuple(self._evidence[-1:])
+        weights = self.settings
         for cue in cues:
             if cue.kind == "loud":
-                self.heat.rise(t, 4.0 + (cue.amount - 6.0), cue.describe())
+                over = cue.amount - self.cues.settings.loud_db
+                self.heat.rise(t, weights.loud_heat + over, cue.describe())
             elif cue.kind == "fast":
-                self.heat.rise(t, 4.0, cue.describe())
+                self.heat.rise(t, weights.fast_heat, cue.describe())
             elif cue.kind == "talk_over":
                 self._counts["talk_over"] += 1
                 # Seen live (before the agent's turn ended): that turn must not count as hearing them out.
                 self._agent_talked_over |= cue.by == "agent"
-                self.heat.rise(t, 5.0 if cue.by == "agent" else 3.0, cue.describe())
+                by_agent, by_caller = weights.talk_over_heat
+                self.heat.rise(t, by_agent if cue.by == "agent" else by_caller, cue.describe())
                 spoken = (self._caller_text,) if self._caller_text else ()
                 notes += self.alerts.raise_alert(
                     t, "talk_over", spoken, f"{cue.by} spoke over the other party"
                 )
             elif cue.kind == "dead_air":
                 self._counts["dead_air"] += 1
-                self.heat.rise(t, 3.0 + cue.amount / 10.0, cue.describe())
+                self.heat.rise(t, weights.dead_air_heat + cue.amount / 10.0, cue.describe())
                 notes += self.alerts.raise_alert(t, "dead_air", words, f"{cue.amount:.0f} s of silence")
             else:
                 self.heat.note(cue.describe())
@@ -232,7 +243,8 @@ class CallAnalysis:
         state = self.heat.take(clear=False)
         moved = abs(state.value - self._sent[0])
         events: list[Event] = []
-        if state.level_changed or moved >= (0.5 if force else TICK_HEAT_STEP):
+        step = self.settings.turn_heat_step if force else self.settings.tick_heat_step
+        if state.level_changed or moved >= step:
             self.heat.take()
             reasons = state.reasons or _decay_reason(state, self._sent[0])
             events.append(self._heat_event(t, state, reasons))
@@ -286,20 +298,6 @@ def _situation(score: TurnScore | None, timing: list[TimingCue]) -> str:
         if cue.kind in ("monologue", "talk_over"):
             return cue.kind
     return "default"
-
-
-#: Escalation words by what the caller asks for: a new topic is worth a new alert.
-_TOPICS = {
-    "manager": "manager", "supervisor": "manager", "charge": "manager", "senior": "manager",
-    "escalate": "manager", "cancel": "cancel", "cancelling": "cancel", "close": "cancel",
-    "switch": "cancel", "switching": "cancel", "elsewhere": "cancel", "lawyer": "legal",
-    "attorney": "legal", "solicitor": "legal", "sue": "legal", "legal": "legal", "claims": "legal",
-    "complaint": "complaint", "ombudsman": "complaint", "bureau": "complaint", "report": "complaint",
-}  # fmt: skip
-
-
-def _topic(phrase: str) -> str:
-    return next((_TOPICS[w] for w in phrase.split() if w in _TOPICS), phrase)
 
 
 def _problem_at(text: str, score: TurnScore | None) -> tuple[int | None, int]:

@@ -9,25 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from monitor.analysis.settings import CueSettings
 from monitor.events import Turn
-
-
-@dataclass(frozen=True, slots=True)
-class CueSettings:
-    """When a timing or audio cue counts."""
-
-    #: dB above the caller's running baseline that counts as raised voice.
-    loud_db: float = 6.0
-    #: Speech rate this many times the caller's baseline counts as fast.
-    fast_ratio: float = 1.35
-    #: Caller turns needed before a baseline is trusted.
-    baseline_turns: int = 2
-    #: Overlap of the two parties' speech, in seconds, that counts as talk-over.
-    talk_over_s: float = 0.8
-    #: Silence on a live call, in seconds, that counts as dead air.
-    dead_air_s: float = 12.0
-    #: A caller speaking this long without a break is a monologue (venting).
-    monologue_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,29 +13,9 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from monitor.analysis.settings import HeatSettings
+
 LEVELS = ("calm", "warm", "hot", "boiling")
-
-
-@dataclass(frozen=True, slots=True)
-class HeatSettings:
-    """Tuning of the heat model; the defaults suit a typical support call."""
-
-    #: Heat at which a call enters warm, hot, boiling.
-    enter: tuple[float, float, float] = (25.0, 50.0, 75.0)
-    #: A level is left only this far below its entry value, so it does not flap.
-    hysteresis: float = 8.0
-    #: Heat halves in this many seconds when nothing new happens.
-    half_life: float = 90.0
-    #: Heat a fully negative (score -1), full-length, fully confident caller turn adds to a cold call.
-    turn_gain: float = 50.0
-    #: Rise grows as |score| ** this: a mildly negative remark barely warms, a furious one does.
-    turn_power: float = 1.5
-    #: Words at which a turn counts in full; shorter turns count less ("no" is not a rant).
-    full_turn_words: int = 12
-    #: Heat taken off by a positive turn of score +1.
-    positive_cooling: float = 10.0
-    #: Window over which `trend` (heat per minute) is measured.
-    trend_window: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

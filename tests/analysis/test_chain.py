@@ -266,3 +266,19 @@ def test_an_escalation_topic_is_used_up_only_by_an_alert_that_is_raised() -> Non
     assert not board.raise_alert(5.0, "escalation", ("get me a manager",), "lawyer", ("lawyer",))
     raised = board.raise_alert(9.0, "escalation", ("i will call my lawyer",), "lawyer", ("lawyer",))
     assert [n.message for n in raised] == ["Caller asks to escalate (lawyer)"]
+
+
+def test_topics_are_data_a_team_can_edit() -> None:
+    """The escalation topics come from models/topics.json; a malformed table is a clear error."""
+    import pytest
+
+    from monitor.analysis.topics import Topics, bundled_topics
+    from monitor.errors import InputError
+
+    assert bundled_topics().of("speak to your supervisor") == "manager"
+    assert bundled_topics().of("see you in court") == "see you in court"  # no topic word: itself
+    own = Topics.from_dict({"topics": {"regulator": ["ofcom", "fca"]}})
+    assert own.of("i will go to ofcom") == "regulator"
+    for bad in [[], {"topics": []}, {"topics": {"x": "manager"}}, {"topics": {"x": [""]}}]:
+        with pytest.raises(InputError, match="topics"):
+            Topics.from_dict(bad)
