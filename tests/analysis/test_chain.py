@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -174,7 +177,7 @@ steps = st.one_of(
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(steps, max_size=40))
-def test_any_call_keeps_heat_in_bounds_and_agents_unscored(plan: list[tuple[object, ...]]) -> None:
+def test_any_call_keeps_heat_in_bounds_and_agents_unscored(plan: list[tuple[Any, ...]]) -> None:
     """Random turns, ticks and speech signals, in any order: no crash, heat 0..100, agents unscored."""
     analysis = CallAnalysis("fuzz")
     last_t = 0.0
@@ -186,7 +189,7 @@ def test_any_call_keeps_heat_in_bounds_and_agents_unscored(plan: list[tuple[obje
                     str(who),
                     str(text),
                     float(start),
-                    float(start) + float(length),  # type: ignore[arg-type]
+                    float(start) + float(length),
                     loudness_db=loudness,
                     confidence=confidence,
                 )
@@ -194,9 +197,9 @@ def test_any_call_keeps_heat_in_bounds_and_agents_unscored(plan: list[tuple[obje
             first = events[0]
             assert isinstance(first, Turn) and (first.sentiment is None) == (who == "agent")
         elif step[0] == "tick":
-            events = analysis.on_tick(float(step[1]))  # type: ignore[arg-type]
+            events = analysis.on_tick(float(step[1]))
         else:
-            events = analysis.on_speech(str(step[1]), float(step[2]), bool(step[3]))  # type: ignore[arg-type]
+            events = analysis.on_speech(str(step[1]), float(step[2]), bool(step[3]))
         for event in events[1:] if step[0] == "turn" else events:
             assert event.t >= last_t  # events never go back in time
             last_t = event.t
@@ -208,7 +211,7 @@ def test_any_call_keeps_heat_in_bounds_and_agents_unscored(plan: list[tuple[obje
     assert 0.0 <= summary["peak_heat"] <= 100.0
 
 
-def coach_events(events: list[object]) -> list[Coach]:
+def coach_events(events: Sequence[object]) -> list[Coach]:
     return [e for e in events if isinstance(e, Coach)]
 
 
@@ -241,7 +244,7 @@ def test_prompt_less_coach_event_names_the_last_step_once_all_are_done() -> None
     )
     (progress,) = coach_events(events)
     assert progress.prompt == "" and progress.step == "T"
-    assert all(progress.done.values())
+    assert progress.done is not None and all(progress.done.values())
 
 
 def test_falling_heat_explains_itself_in_agreement_with_the_trend_arrow() -> None:

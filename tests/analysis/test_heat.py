@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.analysis.heat import LEVELS, HeatModel, HeatSettings, level_for
+from monitor.analysis.heat import LEVELS, HeatModel, level_for
+from monitor.analysis.settings import HeatSettings
 
 scores = st.floats(min_value=-1.0, max_value=1.0, allow_nan=False)
 words = st.integers(min_value=0, max_value=200)
@@ -21,7 +24,7 @@ steps = st.one_of(
 )
 
 
-def play(model: HeatModel, plan: list[tuple[object, ...]]) -> list[float]:
+def play(model: HeatModel, plan: list[tuple[Any, ...]]) -> list[float]:
     """Apply steps in time order; return the heat after each."""
     t = 0.0
     seen = []

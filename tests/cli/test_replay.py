@@ -9,7 +9,9 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -24,7 +26,7 @@ from monitor.transcripts.replay import replay_events, replay_paced
 
 DEMO = BUNDLED_MODELS / "demo_calls"
 
-CALL = [
+CALL: list[dict[str, Any]] = [
     {"speaker": "agent", "text": "northline this is sam how can i help", "start": 0.5, "end": 3.0},
     {
         "speaker": "caller",
@@ -37,7 +39,7 @@ CALL = [
 ]
 
 
-def write(path: Path, rows: list[object]) -> Path:
+def write(path: Path, rows: Sequence[object]) -> Path:
     path.write_text(
         "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8"
     )
@@ -152,7 +154,7 @@ def test_heat_events_only_when_heat_moves() -> None:
 
 def test_replay_paced_releases_events_in_call_time() -> None:
     """The async paced replay yields the same events, spread over call time / speed."""
-    turns = [Turn(call="p", t=r["end"], **r) for r in CALL[:3]]  # type: ignore[arg-type]
+    turns = [Turn(call="p", t=r["end"], **r) for r in CALL[:3]]
 
     async def collect() -> tuple[list[Event], float]:
         loop = asyncio.get_running_loop()
@@ -225,6 +227,7 @@ def test_any_json_object_parses_or_fails_with_a_transcript_error(data: dict[str,
     assert turn.speaker in ("caller", "agent") and turn.end >= turn.start
 
 
+@pytest.mark.slow  # waits out the publisher's retries
 def test_events_the_hub_never_took_end_with_exit_code_1(tmp_path: Path) -> None:
     """With the hub down, replay still prints every event, says on one line how many the hub
     did not take, and exits 1 (not 0: a script must see that nothing was delivered); the

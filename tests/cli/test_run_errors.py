@@ -50,6 +50,7 @@ def test_truncated_header(tmp_path: Path, good_wav: Path) -> None:
     _fails_clearly("run", str(cut), says="cut.wav")
 
 
+@pytest.mark.slow  # real Vosk
 def test_truncated_data_is_decoded_up_to_the_cut_then_reported(tmp_path: Path, good_wav: Path) -> None:
     """A WAV whose data stops short of its header (a recording cut off) is decoded up to the
     cut, with its call_ended, and then reported on one line with exit code 2."""
@@ -64,6 +65,7 @@ def test_truncated_data_is_decoded_up_to_the_cut_then_reported(tmp_path: Path, g
     ]
 
 
+@pytest.mark.slow  # real Vosk
 def test_a_streamed_wav_of_unknown_length_is_not_truncated(tmp_path: Path) -> None:
     """sox writing a WAV to a pipe cannot know its length and puts a placeholder in the
     header: such a file is read to its end without complaint."""
@@ -171,6 +173,7 @@ def test_bad_options_are_reported_before_looking_for_a_model(
     _fails_clearly("run", str(good_wav), *option, "--model", str(tmp_path / "no-model-here"), says=says)
 
 
+@pytest.mark.slow  # real Vosk
 def test_a_call_from_a_wav_per_party_is_named_without_the_caller_suffix(tmp_path: Path) -> None:
     """--caller X_caller.wav --agent X_agent.wav is call "X", not "X_caller"."""
     quiet = np.zeros(4000, dtype=np.int16)

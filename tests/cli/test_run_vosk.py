@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from support.ko_speech import model_dir, write_wav
 from support.process import Result, free_port, heatmon
 
+pytestmark = pytest.mark.slow  # real Vosk on real speech
+
 Spans = list[tuple[str, float, float]]
 
 
-def _speakers_of_words(turn: dict, spans: Spans) -> set[str]:
+def _speakers_of_words(turn: dict[str, Any], spans: Spans) -> set[str]:
     """Who really spoke at the middle of each of this turn's words."""
     found = set()
     for word in turn["words"]:

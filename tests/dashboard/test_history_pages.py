@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FloatRect, Page, expect
 from support.browser import ARTIFACTS
 from support.pages import PUBLISHER, SAM, HubThread, PageErrors, tokens
 from websockets.sync.client import connect
@@ -31,6 +31,8 @@ from monitor.store import StoreReader, StoreSink, db_path
 from monitor.transcripts.reader import read_transcript
 from monitor.transcripts.replay import replay_events
 
+pytestmark = pytest.mark.slow  # real Chromium
+
 DEMO = BUNDLED_MODELS / "demo_calls"
 #: (demo call, start time): three agents, one of them (kevin) with two calls.
 CALLS = (
@@ -41,7 +43,7 @@ CALLS = (
 )
 MARIA, KEVIN = "agent-token-maria", "agent-token-kevin"
 
-expect.set_options(timeout=5000)
+expect.set_options(timeout=20_000)  # generous: CI machines get busy
 
 
 def demo_events(name: str, started_at: str) -> list[dict[str, Any]]:
@@ -81,7 +83,7 @@ class StoreHub(HubThread):
         if token:
             request.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:
+            with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read())
@@ -91,7 +93,7 @@ def publish_calls(hub: StoreHub) -> None:
     """Publish the demo calls over a real websocket, and acknowledge one alert as supervisor Sam."""
     with connect(f"ws://127.0.0.1:{hub.port}/ws") as ws:
         ws.send(json.dumps({"type": "hello", "role": "publisher", "token": PUBLISHER, "publisher": "t"}))
-        assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
+        assert json.loads(ws.recv(timeout=30))["type"] == "welcome"
         pseq = 0
         for name, started_at in CALLS:
             batch = []
@@ -100,16 +102,16 @@ def publish_calls(hub: StoreHub) -> None:
                 batch.append({**event, "pseq": pseq})
             ws.send(json.dumps({"type": "batch", "events": batch}))
         while True:
-            reply = json.loads(ws.recv(timeout=10))
+            reply = json.loads(ws.recv(timeout=30))
             assert reply["type"] == "ack", reply
             if reply["pseq"] >= pseq:
                 break
     alert = next(e for e in demo_events("escalation", "") if e["type"] == "alert")
     with connect(f"ws://127.0.0.1:{hub.port}/ws") as ws:
         ws.send(json.dumps({"type": "hello", "role": "supervisor", "token": SAM}))
-        assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
+        assert json.loads(ws.recv(timeout=30))["type"] == "welcome"
         ws.send(json.dumps({"type": "ack_alert", "call": "escalation", "id": alert["id"]}))
-        while json.loads(ws.recv(timeout=5)).get("type") not in ("alert_ack", "batch"):
+        while json.loads(ws.recv(timeout=30)).get("type") not in ("alert_ack", "batch"):
             pass
 
 
@@ -274,7 +276,7 @@ def test_call_page_draws_the_chart_transcript_alerts_and_summary(hub: StoreHub, 
     page.screenshot(path=str(ARTIFACTS / "call-escalation.png"), full_page=True)
     page.set_viewport_size({"width": 420, "height": 900})  # a phone or a narrow window beside the CRM
     expect(chart).to_be_visible()
-    clip = {"x": 0, "y": 0, "width": 420, "height": 1500}
+    clip: FloatRect = {"x": 0, "y": 0, "width": 420, "height": 1500}
     page.screenshot(path=str(ARTIFACTS / "call-escalation-narrow.png"), full_page=True, clip=clip)
     page.set_viewport_size({"width": 1360, "height": 900})
 

@@ -25,7 +25,9 @@ from support.pages import (
 from monitor.events import Alert, CallEnded, CallStarted, Coach, Event, Heat, Partial, Turn
 from monitor.transcripts.replay import replay_events
 
-expect.set_options(timeout=5000)
+pytestmark = pytest.mark.slow  # real Chromium
+
+expect.set_options(timeout=20_000)  # generous: CI machines get busy
 
 
 def caller(call: str, t: float, text: str, compound: float) -> Turn:

@@ -110,6 +110,7 @@ def open_page(browser: Browser, url: str, errors: list[str]) -> Page:
     return page
 
 
+@pytest.mark.slow  # the demo floor for seconds, in Chromium
 def test_demo_fills_the_board_runs_for_its_duration_and_stores_every_call(
     browser: Browser, tmp_path: Path
 ) -> None:
@@ -123,10 +124,10 @@ def test_demo_fills_the_board_runs_for_its_duration_and_stores_every_call(
         agent = demo.wait_for(r"agent view \((\w+)\): (http://\S+/agent#token=\S+)")
         assert "transcript mode" in demo.wait_for(r"heatmon demo: .*")[0]
         floor = open_page(browser, floor_url, errors)
-        expect(floor.locator("#conn")).to_have_text(re.compile("^Live"), timeout=10_000)
+        expect(floor.locator("#conn")).to_have_text(re.compile("^Live"), timeout=30_000)
         tiles = floor.locator(".tile")
-        expect(tiles).to_have_count(8, timeout=12_000)  # 8 lanes, staggered 1 s apart at --speed 4
-        expect(floor.locator('.tile:not([data-level="none"])').first).to_be_visible(timeout=8_000)
+        expect(tiles).to_have_count(8, timeout=40_000)  # 8 lanes, staggered 1 s apart at --speed 4
+        expect(floor.locator('.tile:not([data-level="none"])').first).to_be_visible(timeout=30_000)
         expect(floor.locator(".tile-source").first).to_contain_text("demo transcript: ")
         expect(floor.locator(".tile-spark svg").first).to_be_visible()
         assert int(floor.locator("#fig-live").inner_text()) >= 6
@@ -134,14 +135,14 @@ def test_demo_fills_the_board_runs_for_its_duration_and_stores_every_call(
         view = open_page(browser, agent[2], errors)
         expect(view.locator("#agent-name")).to_contain_text(agent[1])
         expect(view.locator("#caller-name")).to_contain_text("Caller: ")
-        expect(view.locator("#transcript li").first).to_be_visible(timeout=8_000)
+        expect(view.locator("#transcript li").first).to_be_visible(timeout=30_000)
         floor.wait_for_timeout(3000)  # a few more turns, so the picture shows a floor in full swing
         ARTIFACTS.mkdir(exist_ok=True)
         floor.screenshot(path=str(ARTIFACTS / "demo_floor.png"))
         view.screenshot(path=str(ARTIFACTS / "demo_agent.png"))
 
         floor.click("#nav-history")  # the board's way to the calls kept so far
-        expect(floor.locator("#calls-body tr").first).to_be_visible(timeout=8_000)
+        expect(floor.locator("#calls-body tr").first).to_be_visible(timeout=30_000)
         expect(floor.locator("#banner")).to_be_hidden()
         floor.screenshot(path=str(ARTIFACTS / "demo_history.png"))
 
@@ -165,7 +166,7 @@ def test_audio_on_without_an_english_model_says_so_and_exits_2(tmp_path: Path) -
     env = {"HEATMON_MODEL": str(model_dir()), "HEATMON_MODELS": str(tmp_path / "models")}
     demo = DemoProcess("--audio", "on", "--duration", "5", "--port", "0", "--data", str(tmp_path), env=env)
     try:
-        assert demo.proc.wait(timeout=20) == 2
+        assert demo.proc.wait(timeout=60) == 2
     finally:
         demo.stop()
     err = demo.stderr()
@@ -176,6 +177,7 @@ def test_audio_on_without_an_english_model_says_so_and_exits_2(tmp_path: Path) -
     assert not (tmp_path / "heatmon.sqlite3").exists()
 
 
+@pytest.mark.slow  # a demo process run until Ctrl-C
 def test_ctrl_c_ends_every_call_and_exits_0(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT) mid-demo ends each live call with call_ended, stores it, and exits 0."""
     demo = DemoProcess("--calls", "3", "--port", "0", "--data", str(tmp_path), "--speed", "10")
@@ -183,7 +185,7 @@ def test_ctrl_c_ends_every_call_and_exits_0(tmp_path: Path) -> None:
         demo.wait_for("demo running")
         time.sleep(1.5)
         demo.proc.send_signal(signal.SIGINT)
-        assert demo.proc.wait(timeout=15) == 0, demo.stderr()
+        assert demo.proc.wait(timeout=60) == 0, demo.stderr()
         assert int(demo.wait_for(r"demo stopped: (\d+) calls? played")[1]) == 3
     finally:
         demo.stop()

@@ -24,6 +24,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from monitor.hub.auth import Tokens
 from monitor.hub.publisher import Publisher
 from monitor.paths import BUNDLED_MODELS
@@ -135,7 +137,7 @@ def history(port: int, token: str) -> list[dict[str, Any]]:
     """The hub's history list, as the history page asks for it."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}/api/calls?limit=1000")
     request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         calls: list[dict[str, Any]] = json.loads(response.read())["calls"]
         return calls
 
@@ -159,6 +161,7 @@ class CallPublisher:
         return self.events[: self.sent - self.client.unacked]
 
 
+@pytest.mark.slow  # a real hub process killed mid-floor
 def test_kill_9_mid_floor_loses_and_duplicates_nothing_acknowledged(tmp_path: Path) -> None:
     """Acknowledged events survive kill -9; after a restart every event lands once and every call ends."""
     calls = floor_calls()

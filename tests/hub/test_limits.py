@@ -17,7 +17,7 @@ from monitor.hub import HubConfig, serve_hub
 from monitor.hub.server import ssl_context
 
 
-async def close_of(ws) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+async def close_of(ws) -> tuple[int, str]:
     try:
         while True:
             await asyncio.wait_for(ws.recv(), 5)
@@ -219,7 +219,7 @@ def test_http_api_health_floor_and_routes():
             assert status == 401
             assert (await api_get(hub.port, "/api/nothing"))[0] == 404
 
-            async def echo(grant, params):  # type: ignore[no-untyped-def]
+            async def echo(grant, params):
                 return {"by": grant.name, "params": params}
 
             hub.api.route("echo", echo)

@@ -82,7 +82,7 @@ def test_agent_sees_only_own_calls():
 def test_bad_tokens_are_closed_with_a_reason():
     """Unknown token, missing token and a token of another role close with 1008 and say why."""
 
-    async def closed_reason(hub, payload) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    async def closed_reason(hub, payload) -> tuple[int, str]:
         async with connect(hub.url) as ws:
             await ws.send(payload)
             try:

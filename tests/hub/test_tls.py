@@ -33,7 +33,7 @@ def test_publisher_with_a_trusting_context_publishes_over_wss(certificate: tuple
             async with Publisher(hub.url, PUB_TOKEN, ssl=client) as pub:
                 pub.publish(started("c1", "alice"))
                 pub.publish(turn("c1", "over tls"))
-                assert await pub.flush(timeout=5), pub.errors
+                assert await pub.flush(timeout=30), pub.errors
             assert [json.loads(t)["text"] for t in hub.floor.calls["c1"].turns] == ["over tls"]
 
     run(main())
@@ -51,7 +51,7 @@ def test_publisher_without_a_context_trusts_ssl_cert_file(
         async with serve_hub(TOKENS, port=0, ssl=ssl_context(cert, key)) as hub:
             async with Publisher(hub.url, PUB_TOKEN) as pub:
                 pub.publish(started("c1", "alice"))
-                assert await pub.flush(timeout=5), pub.errors
+                assert await pub.flush(timeout=30), pub.errors
             assert hub.floor.calls["c1"].agent == "alice"
 
     run(main())

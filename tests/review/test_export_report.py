@@ -161,6 +161,7 @@ def test_report_lists_coach_prompts_not_the_prompt_less_coach_events() -> None:
     assert re.search(r"<li><b>H</b> done at \d+:\d\d</li>", html)  # ticked by a prompt-less event
 
 
+@pytest.mark.slow  # real Chromium
 def test_report_renders_in_chromium(data: Path, tmp_path: Path) -> None:
     """In real Chromium the report shows the chart with markers, the summary and a coloured transcript."""
     out = tmp_path / "report.html"

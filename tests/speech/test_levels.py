@@ -77,7 +77,7 @@ def test_ends_need_speech_and_enough_quiet(levels: list[float], quiet_for: float
 
 
 def _through_gate(
-    gate: SilenceGate, levels: list[float], busy: set[int] = frozenset()
+    gate: SilenceGate, levels: list[float], busy: frozenset[int] = frozenset()
 ) -> tuple[list[int], int]:
     """Feed a block per level (its index as a marker in the PCM); close the gate whenever it is
     idle, except on `busy` blocks (the recogniser still has an utterance open).
@@ -105,7 +105,7 @@ def test_gate_drops_long_silence_and_keeps_the_lead_in() -> None:
 def test_gate_stays_open_while_the_recogniser_has_an_utterance() -> None:
     """The recogniser decides: while it still has words open, nothing is dropped."""
     levels = [-70.0] * 3 + [-20.0] * 5 + [-70.0] * 20
-    passed, dropped = _through_gate(SilenceGate(8000), levels, busy=set(range(28)))
+    passed, dropped = _through_gate(SilenceGate(8000), levels, busy=frozenset(range(28)))
     assert passed == list(range(28)) and dropped == 0
 
 

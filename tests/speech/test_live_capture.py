@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from support.ko_speech import conversation, dialogue, write_wav
 
+pytestmark = pytest.mark.slow  # live capture through PulseAudio, in real time
+
 SINK = "heatmon_test"
 
 

@@ -184,9 +184,14 @@ def test_acks_and_messages_keep_their_call_time(db: Path) -> None:
 
     events = call_events("escalation", "2026-11-20T09:00:00Z", ack_by=None)
     alert = next(e for e in events if e["type"] == "alert")
-    ack = {"type": "alert_ack", "call": "escalation", "id": alert["id"], "by": "sam"}
+    ack: dict[str, Any] = {"type": "alert_ack", "call": "escalation", "id": alert["id"], "by": "sam"}
     ack |= {"at": "2026-11-20T09:01:30Z", "t": alert["t"] + 4.2, "seq": 1001}
-    message = {"type": "supervisor_message", "call": "escalation", "from": "sam", "text": "I'm listening"}
+    message: dict[str, Any] = {
+        "type": "supervisor_message",
+        "call": "escalation",
+        "from": "sam",
+        "text": "I'm listening",
+    }
     message |= {"at": "2026-11-20T09:01:40Z", "t": alert["t"] + 14.2, "seq": 1002}
     write_all(db, [[*events, ack, message]])
     store = Store.open(db, create=False)

@@ -100,7 +100,7 @@ class Publishing:
             items.append({**event, "pseq": self.pseq})
         await self.ws.send(json.dumps(items[0] if len(items) == 1 else {"type": "batch", "events": items}))
 
-    async def acked(self, pseq: int | None = None, timeout: float = 5.0) -> None:
+    async def acked(self, pseq: int | None = None, timeout: float = 30.0) -> None:
         """Wait for an ack of `pseq` (default: everything sent)."""
         target = self.pseq if pseq is None else pseq
         async with asyncio.timeout(timeout):
@@ -110,7 +110,7 @@ class Publishing:
                     return
 
 
-async def events(ws: ClientConnection, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+async def events(ws: ClientConnection, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
     """The next `count` events a viewer receives (unpacking batches)."""
     got: list[dict[str, Any]] = []
     async with asyncio.timeout(timeout):

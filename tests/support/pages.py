@@ -7,7 +7,7 @@ import asyncio
 import json
 import threading
 from contextlib import AbstractAsyncContextManager, ExitStack
-from typing import Any
+from typing import Any, Self
 
 from playwright.sync_api import ConsoleMessage, Page
 from websockets.sync.client import ClientConnection, connect
@@ -51,7 +51,7 @@ class HubThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
 
-    def start(self) -> HubThread:
+    def start(self) -> Self:
         self._thread.start()
         if not self.ready.wait(10):
             raise RuntimeError(f"hub did not start: {self.error!r}")
@@ -97,7 +97,7 @@ class Publisher:
         self.ws.send(
             json.dumps({"type": "hello", "role": "publisher", "token": PUBLISHER, "publisher": "test"})
         )
-        welcome = json.loads(self.ws.recv(timeout=5))
+        welcome = json.loads(self.ws.recv(timeout=30))
         assert welcome["type"] == "welcome", welcome
         self.pseq = welcome.get("last_pseq", 0)
 
@@ -108,7 +108,7 @@ class Publisher:
             self.pseq += 1
             self.ws.send(json.dumps({**data, "pseq": self.pseq}))
         while True:
-            reply = json.loads(self.ws.recv(timeout=5))
+            reply = json.loads(self.ws.recv(timeout=30))
             assert reply["type"] != "error", reply
             if reply["type"] == "ack" and reply["pseq"] >= self.pseq:
                 return
