@@ -19,3 +19,10 @@ class ModelError(HeatmonError):
 
 class DeviceError(HeatmonError):
     """An audio device is unknown, busy, or audio capture is not available on this machine."""
+
+
+def unwrap(group: BaseExceptionGroup) -> BaseException:
+    """The first error of a task group's, as it was raised (a task group wraps them all; the
+    CLI turns a HeatmonError into one line, so the error itself must come out)."""
+    first = group.exceptions[0]
+    return unwrap(first) if isinstance(first, BaseExceptionGroup) else first

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from monitor.cli.common import add_data_options, add_subparser, load_data
 from monitor.cli.hub import listening, page_url
-from monitor.demo.floor import (
+from monitor.demo.simulation import (
     DemoCall,
     DemoFloor,
     DemoOptions,

@@ -18,10 +18,10 @@ from monitor.cli.common import (
     load_data,
     print_event,
 )
-from monitor.errors import InputError
-from monitor.events import CallEnded, utc_timestamp
+from monitor.errors import InputError, unwrap
+from monitor.events import utc_timestamp
 from monitor.transcripts.reader import Transcript, read_transcript
-from monitor.transcripts.replay import replay_events, replay_paced, stopped_early
+from monitor.transcripts.replay import replay_events, replay_to_end
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -115,33 +115,21 @@ async def _paced(
     lexicon: Lexicon | None,
     emit: Emit,
 ) -> None:
-    async def one(transcript: Transcript) -> None:
-        events = replay_paced(
-            transcript.turns,
-            call=transcript.call,
-            agent=agent,
-            started_at=started_at,
-            playbook=playbook,
-            lexicon=lexicon,
-            speed=speed,
-        )
-        at, ended = 0.0, False
-        try:
-            async for event in events:
-                emit(event)
-                at, ended = event.t, isinstance(event, CallEnded)
-        finally:
-            if not ended:  # stopped early (Ctrl-C, a refused hub): the call still ends
-                emit(
-                    stopped_early(
-                        transcript.turns, call=transcript.call, at=at, playbook=playbook, lexicon=lexicon
+    # A task group: one failing call ends the others, each with its call_ended.
+    try:
+        async with asyncio.TaskGroup() as group:
+            for transcript in transcripts:
+                group.create_task(
+                    replay_to_end(
+                        transcript.turns,
+                        emit,
+                        call=transcript.call,
+                        agent=agent,
+                        started_at=started_at,
+                        playbook=playbook,
+                        lexicon=lexicon,
+                        speed=speed,
                     )
                 )
-
-    # gather, not TaskGroup: heatmon supports Python 3.10. One failing call cancels the others.
-    tasks = [asyncio.ensure_future(one(t)) for t in transcripts]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
+    except BaseExceptionGroup as failed:
+        raise unwrap(failed) from None

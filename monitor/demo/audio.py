@@ -23,7 +23,7 @@ import numpy as np
 from monitor.analysis.chain import CallAnalysis
 from monitor.analysis.lexicon import Lexicon
 from monitor.analysis.playbook import Playbook
-from monitor.demo.floor import DemoCall, Emit
+from monitor.demo.simulation import DemoCall, Emit
 from monitor.errors import ModelError
 from monitor.events import CallStarted, Event
 from monitor.speech.manifest import load_manifest

@@ -27,6 +27,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from monitor.errors import unwrap
 from monitor.events import CallEnded, CallStarted, Event, Partial, Turn, utc_timestamp
 from monitor.speech.levels import LevelTrack, SpeechPresence
 from monitor.speech.recognizer import PartialText, PartyRecognizer, SpeechModel, Utterance
@@ -300,16 +301,12 @@ async def run_calls(
     workers = max(1, min(parties, threads or cores()))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vosk") as executor:
         sessions = [CallSession(spec, model, emit, options=options, executor=executor) for spec in specs]
-        tasks = [asyncio.create_task(s.run(), name=f"call-{s.call}") for s in sessions]
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            if not task.cancelled() and task.exception():
-                raise task.exception()  # type: ignore[misc]
+            async with asyncio.TaskGroup() as group:  # one failing call ends the others
+                for session in sessions:
+                    group.create_task(session.run(), name=f"call-{session.call}")
+        except BaseExceptionGroup as failed:
+            raise unwrap(failed) from None
 
 
 async def _next_batch(

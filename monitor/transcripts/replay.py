@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 from monitor.analysis.chain import CallAnalysis
 from monitor.analysis.lexicon import Lexicon
@@ -70,6 +70,45 @@ def stopped_early(
     assert isinstance(ended, CallEnded)
     summary = {**(ended.summary or {}), "stopped_early": True}
     return CallEnded(call=call, t=round(at, 3), duration=round(at, 3), summary=summary)
+
+
+async def replay_to_end(
+    turns: Sequence[Turn],
+    emit: Callable[[Event], None],
+    *,
+    call: str,
+    agent: str = "agent",
+    started_at: str = "1970-01-01T00:00:00Z",
+    source: str | None = "replay",
+    playbook: Playbook | None = None,
+    lexicon: Lexicon | None = None,
+    speed: float = 1.0,
+    amend: Callable[[Event], Event] = lambda event: event,
+) -> None:
+    """`replay_paced` into `emit`, each event through `amend` first. A replay stopped early
+    (cancelled: Ctrl-C, a refused hub, the demo stopping) still ends its call, with the summary
+    of the turns heard by then (`stopped_early`)."""
+    loop = asyncio.get_running_loop()
+    began, ended = loop.time(), False
+    events = replay_paced(
+        turns,
+        call=call,
+        agent=agent,
+        started_at=started_at,
+        source=source,
+        playbook=playbook,
+        lexicon=lexicon,
+        speed=speed,
+    )
+    try:
+        async for event in events:
+            emit(amend(event))
+            ended = isinstance(event, CallEnded)
+    finally:
+        if not ended:
+            last = max((turn.end for turn in turns), default=0.0)
+            at = min((loop.time() - began) * speed, last)  # the call time it was stopped at
+            emit(amend(stopped_early(turns, call=call, at=at, playbook=playbook, lexicon=lexicon)))
 
 
 def _with_call(turn: Turn, call: str) -> Turn:

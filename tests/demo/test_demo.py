@@ -30,13 +30,12 @@ from support.browser import ARTIFACTS, chromium
 from support.ko_speech import model_dir
 
 from monitor.cli.demo import demo_tokens
-from monitor.demo.floor import (
+from monitor.demo.simulation import (
     DemoCall,
     DemoFloor,
     DemoOptions,
     TranscriptPlayer,
     call_ids,
-    cut_short,
     demo_agents,
     load_demo_calls,
     pick_agent,
@@ -246,14 +245,31 @@ def test_agents_and_ids() -> None:
 
 
 def test_a_call_cut_short_ends_with_the_summary_of_what_was_heard() -> None:
-    """Stopping mid-call gives call_ended at the stop time with the summary of the turns so far."""
+    """A demo call stopped mid-play ends with call_ended at the stop time, naming its caller, with
+    the summary of the turns heard so far."""
     call = next(c for c in load_demo_calls() if c.name == "abusive-caller")
-    full = cut_short(call, "x-1", call.duration)
-    early = cut_short(call, "x-1", 30.0)
-    assert early.t == early.duration == 30.0 and early.summary is not None and full.summary is not None
-    assert early.summary["stopped_early"] and early.summary["caller_name"] == call.caller_name
-    heard = sum(1 for t in call.turns if t.speaker == "caller" and t.end <= 30.0)
-    assert early.summary["caller_turns"] == heard < full.summary["caller_turns"]
+    played: list[Event] = []
+
+    async def stop_after_a_few_turns() -> None:
+        four_turns = asyncio.Event()
+
+        def emit(event: Event) -> None:
+            played.append(event)
+            if sum(isinstance(e, Turn) for e in played) >= 4:
+                four_turns.set()
+
+        task = asyncio.create_task(TranscriptPlayer(speed=50.0).play(call, "x-1", "alice", emit))
+        await four_turns.wait()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    run_async(asyncio.wait_for(stop_after_a_few_turns(), 120))
+    ended = played[-1]
+    assert isinstance(ended, CallEnded) and ended.summary is not None
+    assert ended.summary["stopped_early"] and ended.summary["caller_name"] == call.caller_name
+    assert ended.t < call.duration
+    heard = sum(1 for t in call.turns if t.speaker == "caller" and t.end <= ended.t)
+    assert ended.summary["caller_turns"] == heard >= 1
 
 
 def test_demo_floor_ends_every_started_call_when_stopped() -> None:

@@ -25,7 +25,7 @@ from monitor.errors import InputError
 from monitor.events import CallEnded, CallStarted, Event, Turn, utc_timestamp
 from monitor.paths import BUNDLED_MODELS
 from monitor.transcripts.reader import read_transcript
-from monitor.transcripts.replay import replay_paced, stopped_early
+from monitor.transcripts.replay import replay_to_end
 
 DEMO_CALLS = BUNDLED_MODELS / "demo_calls"
 #: Agents who take over a demo call when its own agent is busy on another one.
@@ -91,13 +91,6 @@ def call_ids(calls: Sequence[DemoCall]) -> Iterator[tuple[DemoCall, str]]:
         yield call, f"{call.name}-{number}"
 
 
-def cut_short(call: DemoCall, call_id: str, at: float) -> CallEnded:
-    """The `call_ended` of a call stopped `at` seconds in: its summary is that of the turns heard so
-    far (the analysis is deterministic, so this is what the live chain would have said)."""
-    ended = stopped_early(call.turns, call=call_id, at=at)
-    return dataclasses.replace(ended, summary={**(ended.summary or {}), "caller_name": call.caller_name})
-
-
 class Player(Protocol):
     """Plays one demo call from `call_started` to `call_ended` (also when cancelled)."""
 
@@ -120,10 +113,19 @@ class TranscriptPlayer:
     lexicon: Lexicon | None = None
 
     async def play(self, call: DemoCall, call_id: str, agent: str, emit: Emit) -> None:
-        loop = asyncio.get_running_loop()
-        began, ended = loop.time(), False
-        events = replay_paced(
+        def named(event: Event) -> Event:
+            """The demo call's caller is named on its first event and in its summary."""
+            if isinstance(event, CallStarted):
+                return dataclasses.replace(event, caller_name=call.caller_name)
+            if isinstance(event, CallEnded):
+                return dataclasses.replace(
+                    event, summary={**(event.summary or {}), "caller_name": call.caller_name}
+                )
+            return event
+
+        await replay_to_end(
             call.turns,
+            emit,
             call=call_id,
             agent=agent,
             started_at=utc_timestamp(),
@@ -131,20 +133,8 @@ class TranscriptPlayer:
             speed=self.speed,
             playbook=self.playbook,
             lexicon=self.lexicon,
+            amend=named,
         )
-        try:
-            async for event in events:
-                if isinstance(event, CallStarted):
-                    event = dataclasses.replace(event, caller_name=call.caller_name)
-                elif isinstance(event, CallEnded):
-                    summary = {**(event.summary or {}), "caller_name": call.caller_name}
-                    event = dataclasses.replace(event, summary=summary)
-                    ended = True
-                emit(event)
-        finally:
-            if not ended:
-                elapsed = (loop.time() - began) * self.speed  # call time when it was stopped
-                emit(cut_short(call, call_id, min(elapsed, call.duration)))
 
 
 @dataclass(frozen=True, slots=True)
