@@ -86,9 +86,9 @@ class CallState:
         elif kind == "turn":
             self.turns.append(encoded)
             self.partials[event["speaker"]] = ""
-            sentiment = event.get("sentiment")
-            if event["speaker"] == "caller" and isinstance(sentiment, dict) and "compound" in sentiment:
-                self.sentiments.append((event["t"], sentiment["compound"]))
+            score = _turn_score(event) if event["speaker"] == "caller" else None
+            if score is not None:
+                self.sentiments.append((event["t"], score))
         elif kind == "heat":
             self.heat = {k: event.get(k) for k in ("value", "level", "trend", "reasons")}
             self.heat_history.append((event["t"], event["value"]))
@@ -134,6 +134,19 @@ class CallState:
             "messages": list(self.messages),
             "turns": [],  # last, so that to_json can splice the stored turns in
         }
+
+
+def _turn_score(turn: dict[str, Any]) -> float | None:
+    """The score a caller turn is drawn by on every page: heatmon's `sentiment.score`, else raw
+    VADER `compound` (a publisher that sends no score); None for an unscored turn."""
+    sentiment = turn.get("sentiment")
+    if not isinstance(sentiment, dict):
+        return None
+    for key in ("score", "compound"):
+        value = sentiment.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 def visible(stamped: Stamped, agent: str | None) -> bool:
@@ -195,7 +208,8 @@ class Floor:
         alert = call.alerts.get(alert_id)
         if alert is None:
             raise FloorError(f"unknown alert {alert_id!r} in call {call_id!r}")
-        alert["acked_by"], alert["acked_at"] = by, at
+        # `acked_t` is on the call's clock, the one the live pages show every time in.
+        alert["acked_by"], alert["acked_at"], alert["acked_t"] = by, at, call.t
         event = {"type": "alert_ack", "call": call_id, "id": alert_id, "by": by, "at": at, "t": call.t}
         return self._stamp(event, call)
 

@@ -30,6 +30,23 @@ def test_floor_numbers_events_and_keeps_bounded_call_state():
     assert call.heat is not None and call.heat["value"] == (HISTORY_KEPT + 4) % 100
 
 
+def test_floor_keeps_heatmons_turn_score_for_the_sparkline_and_the_ack_on_the_calls_clock():
+    """A caller turn's point is heatmon's `score` (VADER's `compound` only without one), as every
+    page draws it; an acknowledgement carries the call's time beside the wall clock."""
+    floor = Floor()
+    floor.publish(started("c1", "alice"), now=0)
+    scored = turn("c1", "third time calling", t=4.0, compound=0.2)
+    scored["sentiment"] = {**scored["sentiment"], "score": -0.6}
+    floor.publish(scored, now=0)
+    floor.publish(turn("c1", "fine", t=9.0, compound=0.3), now=0)
+    floor.publish(turn("c1", "on it", t=11.0, speaker="agent"), now=0)
+    floor.publish(alert("c1", "a1"), now=0)
+    floor.ack_alert("c1", "a1", "sam", "2026-11-23T12:00:00Z")
+    (call,) = floor.snapshot(None)["calls"]
+    assert call["sentiments"] == [[4.0, -0.6], [9.0, 0.3]]
+    assert call["alerts"][0]["acked_t"] == 11.0
+
+
 def test_partial_clears_on_turn_and_call_end():
     """A party's partial text shows until its turn is final; an ended call has no partials."""
     floor = Floor()
