@@ -246,7 +246,7 @@ class CallAnalysis:
         step = self.settings.turn_heat_step if force else self.settings.tick_heat_step
         if state.level_changed or moved >= step:
             self.heat.take()
-            reasons = state.reasons or _decay_reason(state, self._sent[0])
+            reasons = state.reasons or _decay_reason(state, self._sent[0], self.heat.settings.trend_window)
             events.append(self._heat_event(t, state, reasons))
             self._sent = (state.value, state.level)
         evidence = tuple(self._evidence)
@@ -312,10 +312,12 @@ def _problem_at(text: str, score: TurnScore | None) -> tuple[int | None, int]:
     return (min(starts) if starts else None), len(phrases)
 
 
-def _decay_reason(state: HeatState, sent: float) -> tuple[str, ...]:
-    """Why heat fell with nothing new said. Shown beside the trend arrow, so it must agree
-    with it: soon after a rise the trend over its window is still up, and heat is easing off
-    rather than cooling down."""
+def _decay_reason(state: HeatState, sent: float, window: float) -> tuple[str, ...]:
+    """Why heat fell with nothing new said. Shown beside the trend arrow (heat per minute over
+    the last `window` seconds), so it must say the same: soon after a rise that trend is still
+    up while heat eases off, and the reason names both, in the arrow's terms."""
     if state.value >= sent:
         return ()
-    return ("cooling down over time",) if state.trend <= 0 else ("easing off since the last rise",)
+    if state.trend <= 0:
+        return ("cooling down over time",)
+    return (f"up over the last {window:.0f} s, easing off now",)

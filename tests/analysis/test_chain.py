@@ -248,15 +248,19 @@ def test_prompt_less_coach_event_names_the_last_step_once_all_are_done() -> None
 
 
 def test_falling_heat_explains_itself_in_agreement_with_the_trend_arrow() -> None:
-    """Heat that fell with nothing new said is "easing off" while the trend over its window is
-    still up (pages show the reason beside the trend arrow), and "cooling down" once it is down."""
+    """Heat that fell with nothing new said while the trend over its window is still up says
+    so in the arrow's own terms (never "easing off" alone beside "up +79/min"), and "cooling
+    down" once the trend is down too."""
 
     def state(value: float, trend: float) -> HeatState:
         return HeatState(value=value, level="warm", level_changed=False, trend=trend, reasons=())
 
-    assert _decay_reason(state(40.0, 20.1), sent=45.0) == ("easing off since the last rise",)
-    assert _decay_reason(state(40.0, -3.0), sent=45.0) == ("cooling down over time",)
-    assert _decay_reason(state(45.0, 5.0), sent=45.0) == ()
+    assert _decay_reason(state(66.0, 79.0), sent=70.0, window=30.0) == (
+        "up over the last 30 s, easing off now",
+    )
+    assert _decay_reason(state(40.0, -3.0), sent=45.0, window=30.0) == ("cooling down over time",)
+    assert _decay_reason(state(40.0, 0.0), sent=45.0, window=30.0) == ("cooling down over time",)
+    assert _decay_reason(state(45.0, 5.0), sent=45.0, window=30.0) == ()
 
 
 def test_an_escalation_topic_is_used_up_only_by_an_alert_that_is_raised() -> None:
