@@ -47,17 +47,18 @@ h1 { font-size: 1.4rem; margin-bottom: .2rem; } h2 { font-size: 1.1rem; margin-t
 table { border-collapse: collapse; width: 100%; }
 td, th { text-align: left; padding: .3rem .5rem; vertical-align: top; }
 tr + tr td { border-top: 1px solid #eee; }
-.time { color: #777; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.time { color: #595959; white-space: nowrap; font-variant-numeric: tabular-nums; }
 .speaker { font-weight: 600; white-space: nowrap; }
 .agent .speaker { color: #1f5fa8; } .caller .speaker { color: #8a3b12; }
 .alert-row td { background: #fdecea; } .coach-row td { background: #eaf1fb; }
 .msg-row td { background: #f3eefa; }
-.level { display: inline-block; padding: 0 .4rem; border-radius: 4px; color: #fff; font-size: .85rem; }
-.calm { background: #2e9e6b; } .warm { background: #d9a21b; }
-.hot { background: #e0632b; } .boiling { background: #c62828; }
-.info { background: #5b7fa6; } .warning { background: #d9822b; } .critical { background: #c62828; }
-.card .level { color: #fff; font-size: .85rem; } .evidence { color: #666; font-style: italic; }
-footer { margin-top: 2rem; color: #888; font-size: .85rem; }
+.level { display: inline-block; padding: 0 .4rem; border-radius: 4px; font-size: .85rem; font-weight: 600;
+         border: 1px solid currentColor; }
+.calm { color: #1f5c39; background: #e5f3ea; } .warm, .warning { color: #7a4d00; background: #fcf1d8; }
+.hot { color: #9a3412; background: #fde6d8; } .boiling, .critical { color: #8f0f22; background: #fbe0e3; }
+.info { color: #244a75; background: #e4edf7; }
+.card .level { font-size: .85rem; } .evidence { color: #595959; font-style: italic; }
+footer { margin-top: 2rem; color: #595959; font-size: .85rem; }
 """
 
 

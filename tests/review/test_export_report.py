@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.browser import ARTIFACTS, chromium
+from support.browser import ARTIFACTS, chromium, contrast
 from support.store_events import call_events
 
 from monitor.analysis.sentiment import TurnScorer
@@ -185,6 +185,35 @@ def test_report_renders_in_chromium(data: Path, tmp_path: Path) -> None:
         assert page.locator("tr.msg-row td.time").inner_text() == "3:00"  # on the call's clock
         page.screenshot(path=str(ARTIFACTS / "report_heat_deescalation.png"), full_page=True)
     assert requests == [out.as_uri()]
+
+
+def test_report_level_badges_pass_wcag_aa_contrast(data: Path, tmp_path: Path) -> None:
+    """Every level and alert-severity badge of the report reads at 4.5:1 or more (WCAG AA for
+    text), measured on Chromium's computed colours of the report's own stylesheet."""
+    out = tmp_path / "report.html"
+    assert cli("report", "escalation", "--data", str(data), "-o", str(out)) == 0
+    levels = ["calm", "warm", "hot", "boiling", "info", "warning", "critical"]
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(out.as_uri())
+        assert page.locator(".level").count() > 0  # the report has badges of its own
+        colours = page.evaluate(
+            """levels => levels.map(level => {
+                const badge = document.createElement("span");
+                badge.className = `level ${level}`;
+                badge.textContent = level;
+                document.body.append(badge);
+                const style = getComputedStyle(badge);
+                return [level, style.color, style.backgroundColor];
+            })""",
+            levels,
+        )
+        shown = page.locator(".level").evaluate_all(
+            "els => els.map(el => [el.className, getComputedStyle(el).color,"
+            " getComputedStyle(el).backgroundColor])"
+        )
+    for name, fg, bg in [*colours, *shown]:
+        assert contrast(fg, bg) >= 4.5, (name, fg, bg, contrast(fg, bg))
 
 
 def test_heat_chart_line_starts_calm_at_zero_before_the_first_change() -> None:
