@@ -2,14 +2,15 @@
 // heat, the H.E.A.T. step to take now with phrases to try and the steps already done, alerts,
 // messages from a supervisor, and a snooze for the prompts. The hub sends only this agent's calls.
 
-import { CallBook } from "./calls.js";
-import { formatClock, formatDuration, h, setText } from "./dom.js";
+import { callTime } from "./alertfeed.js";
+import { CallBook, elapsed } from "./callstate.js";
+import { formatDuration, h, setText } from "./dom.js";
 import { createGauge } from "./gauge.js";
 import { HubConnection, hubUrl, tokenFromHash } from "./hub.js";
 import { alertLabel, alertLook, alertShape, levelKey } from "./levels.js";
 import { statusView } from "./status.js";
 import { checklist, shownCoach, stepCard } from "./steps.js";
-import { renderTranscript } from "./transcript.js";
+import { followNewest, renderTranscript } from "./transcript.js";
 
 const RENDER_EVERY_MS = 100;
 const SNOOZE_MS = 2 * 60 * 1000;
@@ -40,42 +41,11 @@ const connection = new HubConnection({
   onStatus: showStatus,
 });
 
-/** One place where every event from the hub is turned into a state change. */
+/** Every event from the hub goes through the shared reducer, then the view is redrawn. */
 function dispatch(event) {
-  const now = Date.now();
-  switch (event.type) {
-    case "call_started":
-      book.callStarted(event, now);
-      break;
-    case "partial":
-      book.partial(event, now);
-      break;
-    case "turn":
-      book.turn(event, now);
-      break;
-    case "heat":
-      book.heat(event, now);
-      break;
-    case "coach":
-      book.coach(event, now);
-      break;
-    case "alert":
-      book.alert(event, now);
-      break;
-    case "alert_ack":
-      book.alertAck(event, now);
-      break;
-    case "supervisor_message":
-      book.supervisorMessage({ ...event, receivedAt: now }, now);
-      break;
-    case "call_ended":
-      book.callEnded(event, now);
-      break;
-    default:
-      console.warn("heatmon agent: unknown event type", event.type, event);
-      return;
-  }
-  scheduleRender();
+  const before = book.state;
+  book.apply(event, Date.now());
+  if (book.state !== before) scheduleRender();
 }
 
 function scheduleRender() {
@@ -102,7 +72,7 @@ function render() {
   const call = currentCall();
   setText($("agent-name"), agentName ? `Agent · ${agentName}` : "My call");
   document.body.dataset.level = call && call.heat ? levelKey(call.heat.level) : "none";
-  renderMessages();
+  renderMessages(call);
   renderClock(call);
   renderSnoozeButton();
   if (!call) {
@@ -119,6 +89,10 @@ function render() {
   }
   setText($("caller-name"), call.caller_name ? `Caller: ${call.caller_name}` : "Caller name not known yet");
   const lastTurn = call.turns[call.turns.length - 1];
+  if (drawn.callKey !== `${call.call}|${call.order}`) {
+    drawn.callKey = `${call.call}|${call.order}`;
+    followNewest($("transcript-scroll")); // a new call starts at its newest line
+  }
   redraw("transcript", [call.call, call.turns.length, lastTurn && lastTurn.seq, call.partials.caller, call.partials.agent, call.caller_name].join("|"), () =>
     renderTranscript($("transcript"), call, { agentName: "You", callerName: call.caller_name, scroller: $("transcript-scroll") }),
   );
@@ -128,8 +102,10 @@ function render() {
   redraw("alerts", [call.call, ...call.alerts.map((alert) => `${alert.id}:${alert.acked_by || ""}`)].join("|"), () => renderAlerts(call));
 }
 
+/** The call's alerts as a compact list, newest first: one line each, so the step card stays in view. */
 function renderAlerts(call) {
   const alerts = [...call.alerts].reverse();
+  setText($("alerts-count"), alerts.length ? `${alerts.length}` : "");
   if (!alerts.length) {
     $("alerts").replaceChildren(h("li", { class: "empty hint" }, "No alerts on this call."));
     return;
@@ -138,15 +114,11 @@ function renderAlerts(call) {
     ...alerts.map((alert) =>
       h(
         "li",
-        { class: `feed-item${alert.acked_by ? " is-acked" : ""}`, dataset: { level: alertLook(alert.level), alert: alert.id } },
-        h(
-          "div",
-          { class: "feed-head" },
-          h("span", { class: "level-badge" }, alertShape(alert.level, 16), h("span", { class: "level-word" }, alertLabel(alert.level))),
-          h("span", { class: "feed-when" }, `at ${formatDuration(alert.t)}`),
-        ),
-        h("p", { class: "feed-msg" }, alert.message),
-        alert.acked_by ? h("p", { class: "acked" }, `✓ Seen by ${alert.acked_by}`) : null,
+        { class: `alert-line${alert.acked_by ? " is-acked" : ""}`, dataset: { level: alertLook(alert.level), alert: alert.id } },
+        h("span", { class: "level-badge" }, alertShape(alert.level, 14), h("span", { class: "level-word" }, alertLabel(alert.level))),
+        h("span", { class: "alert-line-msg", title: alert.message }, alert.message),
+        alert.acked_by ? h("span", { class: "acked" }, `✓ Seen by ${alert.acked_by}`) : null,
+        h("span", { class: "feed-when" }, callTime(alert.t)),
       ),
     ),
   );
@@ -189,16 +161,16 @@ function endedCard(call) {
 }
 
 function renderClock(call) {
-  setText($("call-time"), call ? `${call.ended ? "Ended · " : ""}${formatDuration(book.elapsed(call, Date.now()))}` : "");
+  setText($("call-time"), call ? `${call.ended ? "Ended · " : ""}${formatDuration(elapsed(call, Date.now()))}` : "");
 }
 
 function messageKey(msg) {
   return msg.seq !== undefined ? `s${msg.seq}` : `${msg.at}|${msg.text}`;
 }
 
-function renderMessages() {
-  const messages = [...book.calls.values()]
-    .flatMap((call) => call.messages)
+/** The supervisor's messages about the call on screen: they belong to that call, not the next one. */
+function renderMessages(call) {
+  const messages = (call ? call.messages : [])
     .filter((msg) => !dismissed.has(messageKey(msg)))
     .sort((a, b) => (b.seq || 0) - (a.seq || 0))
     .slice(0, 3);
@@ -212,7 +184,7 @@ function renderMessages() {
 }
 
 function messageItem(msg) {
-  const from = `From ${msg.from || "your supervisor"}${msg.at ? ` · ${formatClock(msg.at)}` : ""}`;
+  const from = `From ${msg.from || "your supervisor"}${typeof msg.t === "number" ? ` · ${callTime(msg.t)}` : ""}`;
   const dismiss = () => {
     dismissed.add(messageKey(msg));
     render();

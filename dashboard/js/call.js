@@ -1,14 +1,15 @@
-// The call page: one stored call reviewed after the fact. The heat chart is the same SVG
-// `heatmon report` draws (the hub renders it), the transcript is the live views' (caller
+// The call page: one stored call reviewed after the fact. The heat chart is drawn here from
+// the call's JSON, laid out as `heatmon report` draws it; the transcript is the live views' (caller
 // turns coloured by sentiment, alert evidence marked) with alerts and coach prompts placed
 // in time, and the summary answers what a team lead asks after a hard call.
 
 import { alertKindLabel, apiGet, formatStarted, fragmentParams, pageLink } from "./api.js";
-import { formatClock, formatDuration, h, setText } from "./dom.js";
+import { heatChart } from "./chart.js";
+import { formatDuration, h, setText } from "./dom.js";
 import { alertLabel, alertLook, alertShape, levelKey, levelLabel, levelShape } from "./levels.js";
 import { sentimentWord } from "./sparkline.js";
 import { stepName } from "./steps.js";
-import { turnScore } from "./calls.js";
+import { turnScore } from "./callstate.js";
 import { renderTranscript } from "./transcript.js";
 
 const $ = (id) => document.getElementById(id);
@@ -83,31 +84,8 @@ function summary(detail) {
 }
 
 function chart(detail) {
-  const box = $("chart");
-  // Parsed as HTML, which puts <svg> in the SVG namespace; nothing parsed here ever runs, and
-  // the chart carries no scripts or handlers (anything of the kind is dropped all the same).
-  const svg = new DOMParser().parseFromString(detail.chart || "", "text/html").body.querySelector("svg");
-  if (!svg) {
-    box.replaceChildren(h("p", { class: "empty" }, "The heat chart could not be drawn."));
-    return;
-  }
-  for (const el of svg.querySelectorAll("script, foreignObject")) el.remove();
-  for (const el of [svg, ...svg.querySelectorAll("*")]) {
-    for (const attr of [...el.attributes]) if (/^on/i.test(attr.name) || /^\s*javascript:/i.test(attr.value)) el.removeAttribute(attr.name);
-  }
-  const chartEl = document.importNode(svg, true);
-  chartEl.removeAttribute("width");
-  chartEl.setAttribute("role", "group"); // not "img": its alert markers are buttons
-  box.replaceChildren(chartEl);
-  // Alert markers take you to the alert's place in the transcript.
-  chartEl.querySelectorAll(".alert-mark").forEach((mark, i) => {
-    const alert = detail.alerts[i];
-    if (!alert) return;
-    mark.setAttribute("tabindex", "0");
-    mark.setAttribute("role", "button");
-    mark.addEventListener("click", () => reveal(`alert-${alert.id}`));
-    mark.addEventListener("keydown", (event) => event.key === "Enter" && reveal(`alert-${alert.id}`));
-  });
+  // Drawn here from the call's JSON; alert markers take you to the alert's place in the transcript.
+  $("chart").replaceChildren(heatChart(detail, { onAlert: (alert) => reveal(`alert-${alert.id}`) }));
 }
 
 function reveal(id) {
@@ -140,7 +118,7 @@ function transcript(detail) {
   const turns = detail.turns;
   const list = $("transcript");
   const evidence = detail.alerts.flatMap((alert) => alert.evidence || []);
-  renderTranscript(list, { turns, partials: {} }, { evidence, agentName: call.agent, callerName: call.caller_name, scroller: $("transcript-scroll") });
+  renderTranscript(list, { turns, partials: {} }, { evidence, agentName: call.agent, callerName: call.caller_name, scroller: $("transcript-scroll"), follow: false });
   if (!turns.length) return;
   const items = [...list.children].map((el, i) => ({ t: turns[i].t ?? turns[i].end, order: 0, el }));
   for (const alert of detail.alerts) {
@@ -212,7 +190,7 @@ function coachList(detail) {
 function messageList(detail) {
   $("messages-section").hidden = !detail.messages.length;
   $("messages").replaceChildren(
-    ...detail.messages.map((msg) => h("li", {}, h("span", { class: "hint" }, `${msg.from || "Supervisor"} at ${formatClock(msg.at)}: `), msg.text)),
+    ...detail.messages.map((msg) => h("li", {}, h("span", { class: "hint" }, `${msg.from || "Supervisor"} at ${clock(msg.t)}: `), msg.text)),
   );
   markRedactions($("messages"));
 }

@@ -2,7 +2,8 @@
 // marked), its alerts with Acknowledge, its coaching step, and a message box to its agent.
 
 import { alertItem, replaceKeepingFocus } from "./alertfeed.js";
-import { formatClock, formatDuration, h, setText } from "./dom.js";
+import { elapsed, isStale } from "./callstate.js";
+import { formatDuration, h, setText } from "./dom.js";
 import { createGauge } from "./gauge.js";
 import { levelKey } from "./levels.js";
 import { checklist, shownCoach, stepCard } from "./steps.js";
@@ -61,14 +62,14 @@ export class CallView {
     });
     const alerts = [...call.alerts]
       .reverse()
-      .map((alert) => alertItem({ ...alert, agent: call.agent }, { ...this.ackOptions(alert), onOpen: null }));
+      .map((alert) => alertItem({ ...alert, agent: call.agent, ended: call.ended, stale: isStale(alert, call) }, { ...this.ackOptions(alert), onOpen: null }));
     replaceKeepingFocus($("detail-alerts"), alerts.length ? alerts : [h("li", { class: "empty" }, "No alerts on this call.")]);
     $("detail-step").replaceChildren(stepCard(shownCoach(call), { phrases: false }), checklist(call.coach));
     setText($("message-label"), `Message to ${call.agent || "the agent"}`);
     $("message-sent").replaceChildren(
       ...[...call.messages]
         .reverse()
-        .map((msg) => h("li", {}, h("span", { class: "hint" }, `${msg.from || "Supervisor"} at ${formatClock(msg.at)}: `), msg.text)),
+        .map((msg) => h("li", {}, h("span", { class: "hint" }, `${msg.from || "Supervisor"} at ${formatDuration(msg.t)}: `), msg.text)),
     );
   }
 
@@ -78,7 +79,7 @@ export class CallView {
     if (!call) return;
     const reasons = call.heat && call.heat.reasons && call.heat.reasons.length ? ` · why: ${call.heat.reasons.join("; ")}` : "";
     const state = call.ended ? "ended after" : "on call";
-    setText($("detail-sub"), `${call.call} · ${state} ${formatDuration(this.book.elapsed(call, Date.now()))}${reasons}`);
+    setText($("detail-sub"), `${call.call} · ${state} ${formatDuration(elapsed(call, Date.now()))}${reasons}`);
   }
 
   count() {

@@ -38,13 +38,6 @@ export function formatDuration(seconds) {
   return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
 }
 
-/** An ISO time (or Date) as the local wall clock, HH:MM. */
-export function formatClock(when) {
-  const date = when instanceof Date ? when : new Date(when);
-  if (Number.isNaN(date.getTime())) return "";
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
 /** Replace an element's children only when the text differs, so screen readers stay quiet. */
 export function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;

@@ -3,11 +3,11 @@
 // view with the live transcript, its alerts' evidence and a message box to the agent.
 
 import { alertItem, replaceKeepingFocus } from "./alertfeed.js";
-import { CallBook } from "./calls.js";
+import { CallBook, elapsed, figures as floorFigures, isStale, sorted } from "./callstate.js";
 import { CallView } from "./callview.js";
 import { setText } from "./dom.js";
 import { HubConnection, hubUrl, tokenFromHash } from "./hub.js";
-import { alertLabel, isHot } from "./levels.js";
+import { alertLabel } from "./levels.js";
 import { statusView } from "./status.js";
 import { TileBoard } from "./tiles.js";
 
@@ -20,6 +20,7 @@ const FEED_LIMIT = 100;
 // Re-sorting the board on every heat tick would make it jump about; people need a moment to
 // read a tile before it moves.
 const REORDER_EVERY_MS = 1000;
+const FEED_EVENTS = new Set(["alert", "alert_ack", "call_ended"]);
 
 const $ = (id) => document.getElementById(id);
 
@@ -66,48 +67,19 @@ const callView = new CallView({
   returnFocus: (id) => tiles.tile(id),
 });
 
-/** One place where every event from the hub is turned into a state change. */
+/** Every event from the hub goes through the shared reducer; this page only decides what to redraw. */
 function dispatch(event) {
-  const now = Date.now();
-  switch (event.type) {
-    case "call_started":
-      book.callStarted(event, now);
-      break;
-    case "partial":
-      book.partial(event, now);
-      break;
-    case "turn":
-      book.turn(event, now);
-      break;
-    case "heat":
-      book.heat(event, now);
-      break;
-    case "coach":
-      book.coach(event, now);
-      break;
-    case "alert": {
-      const call = book.alert({ ...event, receivedAt: now }, now);
-      // The feed is redrawn as a whole, so it is not a live region; new alerts are spoken here.
-      setText($("announce"), `New ${alertLabel(event.level)} alert for ${call.agent || event.call}: ${event.message}`);
-      feedDirty = true;
-      break;
-    }
-    case "alert_ack":
-      book.alertAck(event, now);
-      pendingAcks.delete(`${event.call}/${event.id}`);
-      feedDirty = true;
-      break;
-    case "supervisor_message":
-      book.supervisorMessage(event, now);
-      break;
-    case "call_ended":
-      book.callEnded(event, now);
-      feedDirty = true;
-      break;
-    default:
-      console.warn("heatmon floor: unknown event type", event.type, event);
-      return;
+  const before = book.state;
+  const call = book.apply(event, Date.now());
+  if (book.state === before) return; // unknown or malformed: the reducer has reported it
+  if (event.type === "alert") {
+    // The feed is redrawn as a whole, so it is not a live region; new alerts are spoken here.
+    setText($("announce"), `New ${alertLabel(event.level)} alert for ${call.agent || event.call}: ${event.message}`);
   }
+  if (event.type === "alert_ack") pendingAcks.delete(`${event.call}/${event.id}`);
+  // The feed changes with its alerts, with a call's end, and with heat (a cooled call's heat
+  // alerts are no longer true).
+  if (FEED_EVENTS.has(event.type) || (event.type === "heat" && call.alerts.length)) feedDirty = true;
   dirty.add(event.call);
   scheduleRender();
 }
@@ -122,14 +94,14 @@ function render() {
   const now = Date.now();
   for (const id of dirty) {
     const call = book.get(id);
-    if (call) tiles.render(call, book.elapsed(call, now));
+    if (call) tiles.render(call, elapsed(call, now));
   }
   const openDirty = callView.callId !== null && dirty.has(callView.callId);
   dirty.clear();
   const wait = lastReorder + REORDER_EVERY_MS - Date.now();
   if (wait <= 0) {
     lastReorder = Date.now();
-    tiles.order(book.sorted());
+    tiles.order(sorted(book.state));
   } else if (reorderTimer === null) {
     reorderTimer = setTimeout(() => {
       reorderTimer = null;
@@ -143,12 +115,11 @@ function render() {
 }
 
 function renderFigures() {
-  const figures = book.figures(isHot);
+  const figures = floorFigures(book.state);
   setText($("fig-live"), String(figures.live));
   setText($("fig-hot"), String(figures.hot));
   setText($("fig-avg"), figures.average === null ? "–" : String(Math.round(figures.average)));
-  const open = allAlerts().filter((alert) => !alert.acked_by).length;
-  setText($("fig-alerts"), String(open));
+  setText($("fig-alerts"), String(figures.openAlerts));
   $("fig-hot").parentElement.dataset.active = figures.hot > 0 ? "yes" : "no";
 }
 
@@ -156,7 +127,9 @@ function renderFigures() {
 
 function allAlerts() {
   const list = [];
-  for (const call of book.calls.values()) for (const alert of call.alerts) list.push({ ...alert, agent: call.agent, ended: call.ended });
+  for (const call of book.calls.values()) {
+    for (const alert of call.alerts) list.push({ ...alert, agent: call.agent, ended: call.ended, stale: isStale(alert, call) });
+  }
   return list;
 }
 
@@ -173,9 +146,11 @@ function ackOptions(alert) {
 }
 
 function renderFeed() {
-  // Open alerts first (newest on top), then acknowledged ones, so nothing urgent scrolls away.
+  // Open alerts first (newest on top), then the ones no longer true of their call (cooled,
+  // ended), then acknowledged ones, so nothing urgent scrolls away.
+  const rank = (alert) => (alert.acked_by ? 2 : alert.stale ? 1 : 0);
   const alerts = allAlerts()
-    .sort((a, b) => Boolean(a.acked_by) - Boolean(b.acked_by) || (b.seq || 0) - (a.seq || 0))
+    .sort((a, b) => rank(a) - rank(b) || (b.seq || 0) - (a.seq || 0))
     .slice(0, FEED_LIMIT);
   replaceKeepingFocus($("alerts"), alerts.map((alert) => alertItem(alert, { ...ackOptions(alert), onOpen: (id) => callView.open(id) })));
   $("alerts-empty").hidden = alerts.length > 0;
@@ -185,7 +160,7 @@ function renderFeed() {
 setInterval(() => {
   const now = Date.now();
   for (const id of book.prune(now, KEEP_ENDED_MS)) tiles.drop(id);
-  for (const call of book.calls.values()) if (!call.ended) tiles.clock(call.call, book.elapsed(call, now));
+  for (const call of book.calls.values()) if (!call.ended) tiles.clock(call.call, elapsed(call, now));
   callView.clock();
   scheduleRender();
 }, 1000);

@@ -56,7 +56,7 @@ function fillKinds() {
   const current = select.value;
   select.replaceChildren(
     h("option", { value: "" }, "Any or none"),
-    [...knownKinds].sort().map((kind) => h("option", { value: kind }, alertKindLabel(kind))),
+    ...[...knownKinds].sort().map((kind) => h("option", { value: kind }, alertKindLabel(kind))),
   );
   select.value = current;
 }

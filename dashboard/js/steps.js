@@ -27,7 +27,7 @@ export function checklist(coach) {
       const isCurrent = coach && coach.step === step;
       return h(
         "li",
-        { class: `check${isDone ? " check-done" : ""}${isCurrent ? " check-current" : ""}`, dataset: { step } },
+        { class: `check${isDone ? " check-done" : ""}${isCurrent ? " check-current" : ""}`, dataset: { step }, title: stepName(step) },
         h("span", { class: "check-mark", "aria-hidden": "true" }, isDone ? "✓" : isCurrent ? "➜" : "○"),
         h("span", { class: "check-letter" }, step),
         h("span", { class: "check-name" }, stepName(step)),

@@ -5,25 +5,25 @@ import { formatDuration, h, setText } from "./dom.js";
 import { createGauge } from "./gauge.js";
 import { alertLook, alertShape, levelKey, levelLabel } from "./levels.js";
 import { sparkline } from "./sparkline.js";
-import { allStepsDone, stepName } from "./steps.js";
+import { latestAlert } from "./callstate.js";
+import { allStepsDone, shownCoach, stepName } from "./steps.js";
 
 // Tiles glide to their new place only while the board is small enough to follow with the eye.
 const ANIMATE_UP_TO = 40;
 
-/** The alert a tile shows: the newest open one, else the newest. */
-export function latestAlert(call) {
-  const open = call.alerts.filter((alert) => !alert.acked_by);
-  return open[open.length - 1] || call.alerts[call.alerts.length - 1] || null;
-}
-
-/** A tile's step line: how the call ended, the step to take now, or that every step is taken. */
+/**
+ * A tile's step line: what the agent's own screen says now (steps.js stepCard), in short: how
+ * the call ended, the step the coach is prompting, that there is no prompt, or that every step
+ * is taken.
+ */
 function stepLine(call) {
-  const coach = call.coach;
   if (call.ended) return h("span", { class: "tile-ended-label" }, `Ended after ${formatDuration(call.duration ?? call.t)}`);
-  if (!coach) return h("span", { class: "muted" }, "No coaching step yet");
+  const coach = shownCoach(call);
+  if (!coach) return h("span", { class: "muted" }, "No coaching yet");
   // A coach event names a step even when all are done (the last one): do not show that as to do.
   if (allStepsDone(coach)) return h("span", { class: "tile-step-text" }, h("span", { class: "step-chip" }, "✓"), "All steps taken");
-  return h("span", { class: "tile-step-text" }, h("span", { class: "step-chip" }, coach.step), stepName(coach.step));
+  if (!coach.prompt) return h("span", { class: "muted" }, "No prompt right now");
+  return h("span", { class: "tile-step-text", title: coach.prompt }, h("span", { class: "step-chip" }, coach.step), `Now: ${stepName(coach.step)}`);
 }
 
 export class TileBoard {
@@ -87,8 +87,8 @@ export class TileBoard {
       h(
         "div",
         { class: "tile-body" },
-        gauge.el,
-        h("div", { class: "tile-sent" }, h("span", { class: "tile-label" }, "Caller sentiment"), parts.spark),
+        h("div", { class: "tile-heat" }, h("span", { class: "tile-label" }, "Caller heat 0-100"), gauge.el),
+        h("div", { class: "tile-sent" }, h("span", { class: "tile-label" }, "Mood per caller turn"), parts.spark),
       ),
       parts.step,
       parts.alert,
@@ -121,9 +121,8 @@ export class TileBoard {
     parts.alert.hidden = !alert;
     if (alert) {
       parts.alert.dataset.level = alertLook(alert.level);
-      parts.alert.classList.toggle("is-acked", Boolean(alert.acked_by));
-      parts.alert.replaceChildren(alertShape(alert.level, 14), " ", alert.message, alert.acked_by ? " (acknowledged)" : "");
-    }
+      parts.alert.replaceChildren(alertShape(alert.level, 14), " ", alert.message);
+    } else parts.alert.replaceChildren();
     const heat = call.heat ? `heat ${Math.round(call.heat.value)} ${levelLabel(call.heat.level)}` : "no heat yet";
     tile.setAttribute(
       "aria-label",

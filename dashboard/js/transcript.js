@@ -3,7 +3,7 @@
 
 import { formatDuration, h } from "./dom.js";
 import { sentimentClass, sentimentWord } from "./sparkline.js";
-import { turnScore } from "./calls.js";
+import { turnScore } from "./callstate.js";
 
 const SPEAKER_LABEL = { caller: "Caller", agent: "Agent" };
 
@@ -53,13 +53,50 @@ function partialItem(speaker, text, names) {
   );
 }
 
+// How near the bottom (px) counts as "at the newest turn" when the reader scrolls.
+const NEAR_BOTTOM = 48;
+const following = new WeakMap(); // scroller -> { follow, lastTop }
+
 /**
- * Fill `list` (an <ol>) with the call's transcript. Keeps the view pinned to the newest turn
- * unless the reader has scrolled up to read something older.
+ * Keep `box` on its newest line unless the reader scrolled up. Whether to follow is decided
+ * by what the reader did (scrolled up: stop; back to the bottom: follow again), never by the
+ * distance to the bottom at the next redraw: a banner that shrinks the box, a smooth scroll
+ * still under way or a long turn all change that distance without the reader doing anything.
  */
-export function renderTranscript(list, call, { evidence = [], agentName, callerName, scroller } = {}) {
+function follower(box) {
+  let state = following.get(box);
+  if (state) return state;
+  state = { follow: true, lastTop: box.scrollTop };
+  following.set(box, state);
+  box.addEventListener(
+    "scroll",
+    () => {
+      const top = box.scrollTop;
+      if (box.scrollHeight - top - box.clientHeight < NEAR_BOTTOM) state.follow = true;
+      else if (top < state.lastTop - 1) state.follow = false; // moved up: the reader is reading back
+      state.lastTop = top;
+    },
+    { passive: true },
+  );
+  // The box resized (a message banner came or went, the window changed): stay on the newest line.
+  new ResizeObserver(() => {
+    if (state.follow) toBottom(box, state);
+  }).observe(box);
+  return state;
+}
+
+function toBottom(box, state) {
+  box.scrollTo({ top: box.scrollHeight, behavior: "instant" }); // a smooth glide could be overtaken by the next turn
+  state.lastTop = box.scrollTop;
+}
+
+/**
+ * Fill `list` (an <ol>) with the call's transcript, following the newest turn unless the
+ * reader has scrolled up to read something older (`follow: false`: a stored call, read from the top).
+ */
+export function renderTranscript(list, call, { evidence = [], agentName, callerName, scroller, follow = true } = {}) {
   const box = scroller || list.parentElement;
-  const pinned = !box || box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  const state = box && follow ? follower(box) : null;
   const names = {
     caller: callerName || "Caller",
     agent: agentName || SPEAKER_LABEL.agent,
@@ -71,5 +108,12 @@ export function renderTranscript(list, call, { evidence = [], agentName, callerN
   }
   if (!items.length) items.push(h("li", { class: "turn-empty" }, "No words yet. The transcript appears here as the call goes on."));
   list.replaceChildren(...items);
-  if (box && pinned) box.scrollTop = box.scrollHeight;
+  if (state && state.follow) toBottom(box, state);
+}
+
+/** Start following the newest line again (a new call on the same screen). */
+export function followNewest(box) {
+  const state = follower(box);
+  state.follow = true;
+  toBottom(box, state);
 }

@@ -3,8 +3,8 @@
     GET /api/calls?agent=&since=&until=&min_heat=&alert=&q=&limit=&offset=
         {"calls": [CallRow.to_dict(), ...], "agent": <the agent the list is limited to, or null>}
     GET /api/calls/<ref>        (ref: `#<pk>` URL-encoded as %23<pk>, or a call id)
-        Store.call_detail + "review" (summary.summarize) + "chart" (chart.heat_chart, an SVG
-        string) + "redacted" (the hub masks digits on display) + "agent_scope" (as in the list)
+        Store.call_detail + "review" (summary.summarize) + "redacted" (the hub masks digits on
+        display) + "agent_scope" (as in the list); the call page draws its chart from this JSON
 
 Supervisors see every call. An agent's token sees only that agent's calls: the agent comes
 from the token's grant, never from the query, and another agent's call is "no such call"
@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import http
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from monitor.events import VIEWER_ROLES
 from monitor.hub.api import HubApi
 from monitor.hub.auth import Grant
-from monitor.review.chart import heat_chart
 from monitor.review.summary import summarize
 from monitor.store import StoreError, StoreReader, filter_from_params
 
@@ -64,7 +62,7 @@ class HistoryApi:
         return {"calls": rows, "agent": agent}
 
     async def call_detail(self, grant: Grant, params: dict[str, str]) -> dict[str, Any]:
-        """One call's detail, review and heat chart, if this grant may see it."""
+        """One call's detail and review, if this grant may see it."""
         reader = self._need_reader()
         ref = params.get("path", "").strip()
         if not ref:
@@ -80,25 +78,7 @@ class HistoryApi:
         if grant.agent is not None and detail["call"].get("agent") != grant.agent:
             raise NoSuchCall(f"no call {ref!r} in the call store")
         detail = {**detail, "review": summarize(detail)}
-        # The report's chart, so the page and `heatmon report` draw a call the same way.
-        chart = heat_chart(scored_turns(detail), detail["review"])
-        return {**detail, "chart": chart, "redacted": self.redact, "agent_scope": grant.agent}
-
-
-def scored_turns(detail: Mapping[str, Any]) -> dict[str, Any]:
-    """The detail with each caller turn's mood as heatmon's turn `score`, where it has one.
-
-    The chart plots `sentiment.compound` (raw VADER); the live views and this page's
-    transcript show heatmon's `score`, which reads call-centre complaints VADER misses. One
-    page must not colour the same turn green in the chart and orange in the transcript.
-    """
-    turns = []
-    for turn in detail.get("turns", ()):
-        sentiment = turn.get("sentiment")
-        if isinstance(sentiment, Mapping) and isinstance(sentiment.get("score"), (int, float)):
-            turn = {**turn, "sentiment": {**sentiment, "compound": sentiment["score"]}}
-        turns.append(turn)
-    return {**detail, "turns": turns}
+        return {**detail, "redacted": self.redact, "agent_scope": grant.agent}
 
 
 def register_history(hub_api: HubApi, reader: StoreReader | None, *, redact: bool = False) -> HistoryApi:

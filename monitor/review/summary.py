@@ -119,7 +119,7 @@ def alert_summary(
 def turn_score(turn: Mapping[str, Any]) -> float | None:
     """The score a caller turn is coloured by: heatmon's `sentiment.score`, or raw VADER
     `compound` for a turn stored without one; None for an unscored turn. The same rule as
-    the dashboard's `turnScore` (dashboard/js/calls.js), so the report, the call page and
+    the dashboard's `turnScore` (dashboard/js/callstate.js), so the report, the call page and
     the live views colour a turn alike."""
     sentiment = turn.get("sentiment")
     if not isinstance(sentiment, Mapping):

@@ -7,7 +7,6 @@ Screenshots land in tests/_artifacts/ for people to look at.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import urllib.error
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, FloatRect, Page, expect
-from support.browser import ARTIFACTS
+from support.browser import ARTIFACTS, contrast
 from support.pages import PUBLISHER, SAM, HubThread, PageErrors, tokens
 from websockets.sync.client import connect
 
@@ -153,11 +152,7 @@ def test_the_api_gives_supervisors_every_call_and_agents_only_theirs(hub: StoreH
     assert [c["id"] for c in mine["calls"]] == ["billing-dispute"]
     status, detail = hub.get("calls/billing-dispute", MARIA)
     assert status == 200 and detail["call"]["agent"] == "maria" and detail["review"]["peak_heat"] is not None
-    assert detail["chart"].startswith("<svg")
-    # The chart's mood dots use heatmon's turn score, as the transcript does, not raw VADER.
-    first = next(t for t in detail["turns"] if t["speaker"] == "caller")
-    shown = signed_score(first["sentiment"]["score"])
-    assert f"caller {shown}: {html.escape(first['text'])}" in detail["chart"]
+    assert "chart" not in detail  # data only: the call page draws its chart itself
     assert hub.get("calls/escalation", MARIA)[0] == 404  # kevin's call does not exist for maria
     assert hub.get(f"calls/{'%23'}{mine['calls'][0]['pk']}", KEVIN)[0] == 404
     assert hub.get("calls/no-such-call", SAM)[0] == 404
@@ -250,6 +245,23 @@ def test_call_page_draws_the_chart_transcript_alerts_and_summary(hub: StoreHub, 
     points = chart.locator("polyline").first.get_attribute("points") or ""
     assert len(points.split()) >= 2
     expect(chart.locator(".alert-mark")).to_have_count(len(detail["alerts"]))
+    # The chart's mood dots use heatmon's turn score, as the transcript does, not raw VADER.
+    caller_turns = [t for t in detail["turns"] if t["speaker"] == "caller"]
+    moods = chart.locator("circle.mood")
+    expect(moods).to_have_count(len(caller_turns))
+    first = caller_turns[0]
+    expect(moods.first.locator("title")).to_have_text(
+        f"{clock(first['end'])} caller {signed_score(first['sentiment']['score'])}: {first['text']}"
+    )
+    # Heat lines take the palette's level colours (CSS), not colours written into the markup.
+    expect(chart.locator("polyline[stroke]")).to_have_count(0)
+    calm = page.evaluate(
+        """() => { const probe = document.createElement("i"); probe.style.color = "var(--calm)";
+        document.body.append(probe); const colour = getComputedStyle(probe).color; probe.remove();
+        return colour; }"""
+    )
+    stroke = chart.locator('polyline[data-level="calm"]').first.evaluate("el => getComputedStyle(el).stroke")
+    assert stroke == calm, (stroke, calm)
     expect(page.locator("#transcript li.turn")).to_have_count(len(detail["turns"]))
     negative = page.locator(
         "#transcript li.turn-caller.sent-very-negative, #transcript li.turn-caller.sent-negative"
@@ -319,3 +331,130 @@ def test_an_agent_sees_only_their_own_calls_and_masked_card_numbers(
     expect(page.locator("#who")).to_have_text("Not signed in")
     # Chromium logs each refused fetch itself; those are the pages working as meant.
     errors.errors = [e for e in errors.errors if not re.search(r"status of (401|404)", e)]
+
+
+def test_history_alert_filter_offers_every_alert_kind_and_filters_by_it(hub: StoreHub, page: Page) -> None:
+    """The Alert filter lists "Any or none" and then every alert kind, the stored calls' kinds
+    included; choosing one lists the calls with such an alert, as the API does."""
+    page.goto(f"{hub.http}/history#token={SAM}")
+    expect(page.locator("#calls-body tr")).to_have_count(len(CALLS))
+    stored = {kind for call in hub.get("calls", SAM)[1]["calls"] for kind in call["alert_kinds"]}
+    assert stored
+    options = page.locator("#f-alert option")
+    expect(options.first).to_have_text("Any or none")
+    values = options.evaluate_all("opts => opts.map(o => o.value)")
+    assert (
+        values[0] == "" and stored <= set(values[1:]) and len(values) == len(set(values)) >= 1 + len(stored)
+    )
+    kind = sorted(stored)[0]
+    page.select_option("#f-alert", kind)
+    wanted = [c["id"] for c in hub.get(f"calls?alert={kind}", SAM)[1]["calls"]]
+    expect(page.locator("#calls-body tr")).to_have_count(len(wanted))
+    assert history_rows(page) == wanted
+    assert f"alert={kind}" in page.url
+
+
+def test_chart_alert_markers_answer_space_and_enter(hub: StoreHub, page: Page) -> None:
+    """An alert marker of the call page's chart is a button: Space and Enter both bring its
+    alert's place in the transcript into view."""
+    _, detail = hub.get("calls/escalation", SAM)
+    assert len(detail["alerts"]) >= 2
+    page.goto(f"{hub.http}/call#token={SAM}&id=escalation")
+    marks = page.locator("#chart .alert-mark")
+    expect(marks).to_have_count(len(detail["alerts"]))
+    expect(marks.first).to_have_attribute("role", "button")
+    last = detail["alerts"][-1]["id"]
+    marks.last.focus()
+    page.keyboard.press("Space")
+    expect(page.locator(f"#alert-{last}")).to_be_in_viewport()
+    page.evaluate("window.scrollTo(0, 0); document.getElementById('transcript-scroll').scrollTop = 0")
+    expect(page.locator(f"#alert-{last}")).not_to_be_in_viewport()
+    marks.last.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#alert-{last}")).to_be_in_viewport()
+
+
+SIZES = ((1366, 768), (390, 844))
+# Each level badge's text colour and the first opaque background behind it.
+BADGE_COLOURS = """() => [...document.querySelectorAll(".level-badge")].map(el => {
+    const clear = (node) => getComputedStyle(node).backgroundColor === "rgba(0, 0, 0, 0)";
+    let back = el;
+    while (back && clear(back)) back = back.parentElement;
+    const bg = back ? getComputedStyle(back).backgroundColor : "rgb(255, 255, 255)";
+    return [el.textContent, getComputedStyle(el).color, bg];
+})"""
+
+
+def test_every_page_on_a_hot_call_fits_a_laptop_and_a_phone(
+    browser: Browser, tmp_path: Path, errors: PageErrors
+) -> None:
+    """With a hot call live (alerts open, a supervisor's message on the agent's screen) the floor,
+    the agent's view, the history and the call page fit 1366x768 and 390x844 without sideways
+    scrolling, the agent's step card is on screen and every level badge reads at WCAG AA;
+    screenshots go to tests/_artifacts/ (git-ignored)."""
+    running = StoreHub(tmp_path).start()
+    try:
+        publish_calls(running)
+        live = [e for e in demo_events("escalation", "2026-11-23T09:00:00Z") if e["type"] != "call_ended"]
+        live = [{**e, "call": "live-hot"} for e in live]
+        hot_at = next(
+            i for i, e in enumerate(live) if e["type"] == "heat" and e["level"] in ("hot", "boiling")
+        )
+        with connect(f"ws://127.0.0.1:{running.port}/ws") as ws:
+            ws.send(
+                json.dumps({"type": "hello", "role": "publisher", "token": PUBLISHER, "publisher": "live"})
+            )
+            assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
+            batch = [{**e, "pseq": i + 1} for i, e in enumerate(live[: hot_at + 12])]
+            ws.send(json.dumps({"type": "batch", "events": batch}))
+            while json.loads(ws.recv(timeout=10)).get("pseq") != len(batch):
+                pass
+        with connect(f"ws://127.0.0.1:{running.port}/ws") as ws:
+            ws.send(json.dumps({"type": "hello", "role": "supervisor", "token": SAM}))
+            assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
+            ws.send(
+                json.dumps(
+                    {"type": "message", "call": "live-hot", "text": "I am listening in; offer the callback."}
+                )
+            )
+            while "supervisor_message" not in ws.recv(timeout=5):
+                pass
+        pages = {
+            "floor": (f"/floor#token={SAM}", ".tile[data-call='live-hot']"),
+            "agent": (f"/agent#token={KEVIN}", "#messages .message"),
+            "history": (f"/history#token={SAM}", "#calls-body tr[data-call='live-hot']"),
+            "call": (f"/call#token={SAM}&id=live-hot", "#chart svg.heat-chart"),
+        }
+        for width, height in SIZES:
+            context = browser.new_context(viewport={"width": width, "height": height}, timezone_id="UTC")
+            try:
+                for name, (path, ready) in pages.items():
+                    view = errors.watch(context.new_page())
+                    view.goto(running.http + path)
+                    expect(view.locator(ready).first).to_be_visible()
+                    if name == "agent":
+                        expect(view.locator("#gauge .gauge")).to_have_attribute(
+                            "aria-label", re.compile("Hot|Boiling")
+                        )
+                    view.evaluate("document.fonts.ready")
+                    view.screenshot(path=str(ARTIFACTS / f"hot-{name}-{width}x{height}.png"))
+                    if name == "agent" and width >= 1366:
+                        expect(view.locator("#step .step-card")).to_be_in_viewport(ratio=1)
+                    overflow = view.evaluate("document.scrollingElement.scrollWidth - innerWidth")
+                    assert overflow <= 1, (name, width, overflow)
+                    badges = view.evaluate(BADGE_COLOURS)
+                    assert badges, name
+                    for badge, fg, bg in badges:
+                        assert contrast(fg, bg) >= 4.5, (name, badge, fg, bg)
+                    if name == "floor":  # and the call view the tile opens
+                        view.locator(ready).click()
+                        dialog = view.locator("#detail")
+                        expect(dialog.locator("#detail-transcript .turn").first).to_be_visible()
+                        view.screenshot(path=str(ARTIFACTS / f"hot-floor-call-{width}x{height}.png"))
+                        wide = dialog.evaluate("el => el.scrollWidth - el.clientWidth")
+                        assert wide <= 1, ("call view", width, wide)
+                    view.close()
+            finally:
+                context.close()
+    finally:
+        running.stop()

@@ -6,6 +6,7 @@ Screenshots land in tests/_artifacts/ (git-ignored) for people to look at.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from support.browser import ARTIFACTS
 from support.pages import (
     ALICE,
+    BOB,
     KIM,
     SAM,
     STARTED_AT,
@@ -21,6 +23,7 @@ from support.pages import (
     PageErrors,
     Publisher,
 )
+from websockets.sync.client import connect
 
 from monitor.events import Alert, CallEnded, CallStarted, Coach, Event, Heat, Partial, Turn
 from monitor.transcripts.replay import replay_events
@@ -83,7 +86,7 @@ def angry_call(call: str = "c1", agent: str = "alice") -> list[Event]:
             call=call,
             t=16.0,
             id="a1",
-            kind="heat",
+            kind="hot",
             level="hot",
             message="Caller is hot: repeat contact, still not working",
             evidence=("third time calling", "still not working"),
@@ -233,12 +236,12 @@ def test_acknowledge_is_shared_with_other_supervisors_and_the_agent(
     alice = open_page(f"/agent#token={ALICE}")
     expect(kim.locator('#alerts .feed-item[data-alert="a1"]')).to_be_visible()
     expect(kim.locator("#fig-alerts")).to_have_text("1")
-    expect(alice.locator('#alerts .feed-item[data-alert="a1"]')).to_be_visible()
+    expect(alice.locator('#alerts .alert-line[data-alert="a1"]')).to_be_visible()
     sam.locator('#alerts .feed-item[data-alert="a1"]').get_by_role("button", name="Acknowledge").click()
     expect(kim.locator('#alerts .feed-item[data-alert="a1"] .acked')).to_contain_text("Acknowledged by Sam")
     expect(kim.locator("#fig-alerts")).to_have_text("0")
     expect(sam.locator('#alerts .feed-item[data-alert="a1"]')).to_have_class("feed-item is-acked")
-    expect(alice.locator('#alerts .feed-item[data-alert="a1"]')).to_contain_text("Seen by Sam")
+    expect(alice.locator('#alerts .alert-line[data-alert="a1"]')).to_contain_text("Seen by Sam")
     # A board opened after the acknowledgement learns it from the hub's snapshot.
     late = open_page(f"/floor#token={KIM}")
     expect(late.locator('#alerts .feed-item[data-alert="a1"] .acked')).to_contain_text("Acknowledged by Sam")
@@ -316,7 +319,9 @@ def test_agent_checklist_ticks_the_steps_taken_on_a_calm_call(open_page: Any, pu
     expect(page.locator("#step .step-prompt, #step .step-phrases")).to_have_count(0)
     shot(page, "agent_calm_steps_ticked")
     floor = open_page(f"/floor#token={SAM}")
-    expect(floor.locator('.tile[data-call="c1"] .tile-step')).to_contain_text("Ask questions")
+    # The tile says what the agent's screen says: no prompt, and no step chip.
+    expect(floor.locator('.tile[data-call="c1"] .tile-step')).to_have_text("No prompt right now")
+    expect(floor.locator('.tile[data-call="c1"] .tile-step .step-chip')).to_have_count(0)
 
 
 def test_ticked_steps_keep_the_last_prompt_until_its_step_is_taken(
@@ -498,46 +503,72 @@ def test_a_busy_floor_is_sorted_hottest_first_with_ended_calls_last(
 
 
 def test_shared_modules_pure_logic(open_page: Any) -> None:
-    """The pages' pure helpers: token from the fragment, close reasons, sorting, figures, scores, evidence."""
+    """The pages' pure helpers: token from the fragment, close reasons, the shared event reducer
+    (state in, new state out, the old one untouched), sorting, figures, scores, evidence."""
     page = open_page("/agent")  # no token: the page stays offline, a same-origin place to import modules
     result = page.evaluate(
         """async () => {
         const hub = await import('/js/hub.js');
-        const calls = await import('/js/calls.js');
+        const cs = await import('/js/callstate.js');
         const spark = await import('/js/sparkline.js');
         const gauge = await import('/js/gauge.js');
         const transcript = await import('/js/transcript.js');
-        const book = new calls.CallBook();
-        book.callStarted({call: 'a', t: 0, agent: 'x'}, 0);
-        book.callStarted({call: 'b', t: 0, agent: 'y'}, 0);
-        book.callStarted({call: 'c', t: 0, agent: 'z'}, 0);
-        book.heat({call: 'a', t: 5, value: 30, level: 'calm', trend: 0}, 1000);
-        book.heat({call: 'b', t: 5, value: 80, level: 'hot', trend: 0}, 1000);
-        book.heat({call: 'c', t: 5, value: 95, level: 'boiling', trend: 0}, 1000);
-        book.callEnded({call: 'c', t: 9, duration: 9}, 2000);
+        let state = cs.initialState();
+        const events = [
+            [{type: 'call_started', call: 'a', t: 0, agent: 'x'}, 0],
+            [{type: 'call_started', call: 'b', t: 0, agent: 'y'}, 0],
+            [{type: 'call_started', call: 'c', t: 0, agent: 'z'}, 0],
+            [{type: 'heat', call: 'a', t: 5, value: 30, level: 'calm', trend: 0}, 1000],
+            [{type: 'heat', call: 'b', t: 5, value: 80, level: 'hot', trend: 0}, 1000],
+            [{type: 'alert', call: 'b', t: 5, id: 'a1', kind: 'hot', level: 'warning',
+              message: 'Call is hot'}, 1000],
+            [{type: 'heat', call: 'c', t: 5, value: 95, level: 'boiling', trend: 0}, 1000],
+            [{type: 'alert', call: 'c', t: 5, id: 'a1', kind: 'abuse', level: 'critical',
+              message: 'abuse'}, 1000],
+            [{type: 'call_ended', call: 'c', t: 9, duration: 9}, 2000],
+        ];
+        for (const [event, now] of events) state = cs.reduce(state, event, now);
+        const beforeAck = state;
+        const acked = cs.reduce(state, {type: 'alert_ack', call: 'b', id: 'a1', by: 'Sam', t: 7}, 3000);
+        const cooled = cs.reduce(state,
+            {type: 'heat', call: 'b', t: 8, value: 7, level: 'calm', trend: -30}, 3000);
+        const again = cs.reduce(state, {type: 'call_started', call: 'c', t: 0, agent: 'w'}, 4000);
         const marked = transcript.markEvidence('he said (a+b) twice: (a+b)', ['"(a+b)"']);
-        const reloaded = new calls.CallBook();
-        reloaded.load({calls: [{call: 's', t: 9, sentiments: [[4, -0.4], [9, 0.1]],
-            turns: [{speaker: 'caller', t: 4, sentiment: {compound: -0.4, score: -0.9}}]}],
+        const reloaded = cs.fromSnapshot({calls: [{call: 's', t: 9, sentiments: [[4, -0.9], [9, 0.1]]}],
             alerts: [{call: 'gone', id: 'a1'}]}, 0);
+        const warned = [];
+        const warn = console.warn;
+        console.warn = (...args) => warned.push(args.join(' '));
+        const unknown = cs.reduce(state, {type: 'mystery', call: 'a', t: 1}, 0);
+        console.warn = warn;
         return {
             token: hub.tokenFromHash('#token=abc%2Bdef&x=1'),
             noToken: hub.tokenFromHash(''),
             refused: hub.isAuthRefusal(1008, 'invalid token'),
             tooSlow: hub.isAuthRefusal(1008, 'viewer too slow'),
             goingAway: hub.closeReason(1001, ''),
-            sorted: book.sorted().map(c => c.call),
-            figures: book.figures(level => level === 'hot' || level === 'boiling'),
-            elapsed: book.elapsed(book.get('a'), 4000),
-            endedElapsed: book.elapsed(book.get('c'), 99000),
-            pruned: book.prune(200000, 60000),
-            score: calls.turnScore({sentiment: {compound: -0.4, score: -0.7}}),
-            compound: calls.turnScore({sentiment: {compound: -0.4}}),
+            sorted: cs.sorted(state).map(c => c.call),
+            figures: cs.figures(state),
+            ackedFigures: cs.figures(acked).openAlerts,
+            untouched: beforeAck.calls.get('b').alerts[0].acked_by,
+            ackedBy: acked.calls.get('b').alerts[0].acked_by,
+            hotChip: cs.latestAlert(state.calls.get('b'))?.id ?? null,
+            cooledChip: cs.latestAlert(cooled.calls.get('b'))?.id ?? null,
+            endedChip: cs.latestAlert(state.calls.get('c'))?.id ?? null,
+            restarted: ['ended', 'alerts', 'agent'].map(key => again.calls.get('c')[key])
+                .map(value => Array.isArray(value) ? value.length : value),
+            elapsed: cs.elapsed(state.calls.get('a'), 4000),
+            endedElapsed: cs.elapsed(state.calls.get('c'), 99000),
+            pruned: cs.prune(state, 200000, 60000).removed,
+            score: cs.turnScore({sentiment: {compound: -0.4, score: -0.7}}),
+            compound: cs.turnScore({sentiment: {compound: -0.4}}),
             words: [-0.8, -0.2, 0, 0.3, 0.9].map(spark.sentimentWord),
             trend: [gauge.trendText(12.4), gauge.trendText(-3), gauge.trendText(0.1)],
             marks: marked.filter(part => typeof part !== 'string').map(el => el.textContent),
-            reloadedSentiments: reloaded.get('s').sentiments,
+            reloadedSentiments: reloaded.calls.get('s').sentiments,
             reloadedCalls: [...reloaded.calls.keys()],
+            unknownSame: unknown === state,
+            warned,
         };
     }"""
     )
@@ -546,7 +577,12 @@ def test_shared_modules_pure_logic(open_page: Any) -> None:
     assert result["refused"] is True and result["tooSlow"] is False
     assert "shutting down" in result["goingAway"]
     assert result["sorted"] == ["b", "a", "c"]
-    assert result["figures"] == {"live": 2, "hot": 1, "average": 55}
+    # The ended call's alert is no longer open; the live hot call's is.
+    assert result["figures"] == {"live": 2, "hot": 1, "average": 55, "openAlerts": 1}
+    assert result["ackedFigures"] == 0
+    assert result["untouched"] is None and result["ackedBy"] == "Sam"
+    assert result["hotChip"] == "a1" and result["cooledChip"] is None and result["endedChip"] is None
+    assert result["restarted"] == [False, 0, "w"]  # a call id started again is a new call
     assert result["elapsed"] == 8
     assert result["endedElapsed"] == 9
     assert result["pruned"] == ["c"]
@@ -556,6 +592,8 @@ def test_shared_modules_pure_logic(open_page: Any) -> None:
     assert result["marks"] == ["(a+b)", "(a+b)"]
     assert result["reloadedSentiments"] == [[4, -0.9], [9, 0.1]]
     assert result["reloadedCalls"] == ["s"]  # an alert of a call no longer on the floor makes no tile
+    assert result["unknownSame"] is True
+    assert any("unknown event type mystery" in text for text in result["warned"]), result["warned"]
 
 
 def test_alert_severities_read_by_word_and_shape_and_the_agent_sees_the_call_end(
@@ -585,7 +623,7 @@ def test_alert_severities_read_by_word_and_shape_and_the_agent_sees_the_call_end
         expect(item.locator(".level-word")).to_have_text(word)
         expect(item.locator(f".shape-{shape}")).to_have_count(1)
     alice = open_page(f"/agent#token={ALICE}", width=1280, height=800)
-    expect(alice.locator("#alerts .feed-item")).to_have_count(4)
+    expect(alice.locator("#alerts .alert-line")).to_have_count(4)
     publisher.publish(
         CallEnded(
             call="c1",
@@ -600,3 +638,181 @@ def test_alert_severities_read_by_word_and_shape_and_the_agent_sees_the_call_end
     expect(alice.locator("#call-time")).to_have_text("Ended · 1:35")
     expect(floor.locator('.tile[data-call="c1"]')).to_contain_text("Ended after 1:35")
     expect(floor.locator("#fig-live")).to_have_text("0")
+
+
+def supervisor_says(hub: HubThread, call: str, text: str) -> None:
+    """Supervisor Sam sends a message to a call's agent over a real websocket, as the call view does."""
+    with connect(f"ws://127.0.0.1:{hub.port}/ws") as ws:
+        ws.send(json.dumps({"type": "hello", "role": "supervisor", "token": SAM}))
+        assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
+        ws.send(json.dumps({"type": "message", "call": call, "text": text}))
+        while True:
+            reply = json.loads(ws.recv(timeout=5))
+            assert reply.get("type") != "error", reply
+            events = reply["events"] if reply.get("type") == "batch" else [reply]
+            if any(e.get("type") == "supervisor_message" for e in events):
+                return
+
+
+def six_alerts(call: str = "c1") -> list[Event]:
+    """Five more alerts on top of angry_call's one: a hot call as the floor sees it."""
+    kinds = [
+        ("rising_fast", "warning", "Heat rising fast: +30 per minute"),
+        ("repeat_contact", "warning", "Repeat contact: third time calling"),
+        ("escalation", "warning", "Caller asks for a manager"),
+        ("abuse", "critical", "Caller is using abusive language"),
+        ("talk_over", "info", "agent spoke over the other party"),
+    ]
+    return [
+        Alert(call=call, t=16.5 + i, id=f"x{i}", kind=kind, level=level, message=message)
+        for i, (kind, level, message) in enumerate(kinds)
+    ]
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_agent_step_card_and_phrases_stay_on_screen_with_six_alerts_open(
+    open_page: Any, publisher: Publisher, size: tuple[int, int]
+) -> None:
+    """On a hot call with six alerts open (and a supervisor's message on top), the agent's
+    current step, its prompt and every phrase lie inside the viewport; the alerts fold into a
+    compact list."""
+    publisher.publish(*angry_call("c1", "alice"), *six_alerts())
+    width, height = size
+    page = open_page(f"/agent#token={ALICE}", width=width, height=height)
+    expect(page.locator("#alerts [data-alert]")).to_have_count(6)
+    for part in ["#step .step-name", "#step .step-prompt", "#step .step-phrases li", "#checklist"]:
+        expect(page.locator(part).last).to_be_in_viewport(ratio=1)
+    card = page.locator(".card-step").bounding_box()
+    assert card is not None and card["y"] >= 0 and card["y"] + card["height"] <= height, card
+    # The page itself does not scroll: nothing of it is below the fold.
+    assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight + 1")
+    shot(page, f"agent_six_alerts_{width}x{height}")
+
+
+def test_transcript_follows_the_call_through_a_supervisor_message_until_the_agent_scrolls_up(
+    open_page: Any, hub: HubThread, publisher: Publisher
+) -> None:
+    """The agent's transcript keeps the newest turn in view when a supervisor's message appears
+    above it and as turns and partials keep coming; once the agent scrolls up it stays put."""
+    publisher.publish(*angry_call("c1", "alice"))
+    page = open_page(f"/agent#token={ALICE}", width=1366, height=768)
+    scroller = page.locator("#transcript-scroll")
+    at_bottom = "el => el.scrollHeight - el.scrollTop - el.clientHeight < 4"
+
+    def say(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            t = 20.0 + 4 * i
+            publisher.publish(
+                Partial(call="c1", t=t - 1, speaker="caller", text=f"and another thing number {i}"),
+                caller("c1", t, f"and another thing number {i}, it is still not fixed", -0.4),
+                agent_says("c1", t + 1, f"i understand, reply {i}"),
+            )
+
+    say(0, 12)
+    expect(page.locator("#transcript .turn-agent").last).to_contain_text("reply 11")
+    page.wait_for_function(f"({at_bottom})(document.getElementById('transcript-scroll'))")
+    supervisor_says(hub, "c1", "Offer the refund now, I approve it.")
+    expect(page.locator("#messages .message")).to_be_visible()
+    say(12, 6)
+    newest = page.locator("#transcript .turn-agent").last
+    expect(newest).to_contain_text("reply 17")
+    expect(newest).to_be_in_viewport()
+    page.wait_for_function(f"({at_bottom})(document.getElementById('transcript-scroll'))")
+
+    # The agent scrolls up to read something: new turns no longer pull the view down.
+    scroller.hover()
+    page.mouse.wheel(0, -100_000)
+    page.wait_for_function("document.getElementById('transcript-scroll').scrollTop < 50")
+    say(18, 2)
+    expect(page.locator("#transcript .turn-agent").last).to_contain_text("reply 19")
+    assert scroller.evaluate("el => el.scrollTop") < 50
+    shot(page, "agent_transcript_after_message")
+
+
+def test_supervisor_messages_belong_to_their_call_not_the_agents_next_one(
+    open_page: Any, hub: HubThread, publisher: Publisher
+) -> None:
+    """A message sent during alice's call shows on that call; her next call starts without it,
+    also for a page opened after it started (the hub's snapshot)."""
+    publisher.publish(*angry_call("c1", "alice"))
+    page = open_page(f"/agent#token={ALICE}", width=1366, height=768)
+    supervisor_says(hub, "c1", "Offer the refund now, I approve it.")
+    expect(page.locator("#messages .message")).to_contain_text("Offer the refund")
+    publisher.publish(CallEnded(call="c1", t=60.0, duration=60.0), *calm_call("c2", "alice", 12.0))
+    expect(page.locator("#transcript")).to_contain_text("change my address")
+    expect(page.locator("#messages .message")).to_have_count(0)
+    expect(page.locator("#messages")).to_be_hidden()
+    late = open_page(f"/agent#token={ALICE}", width=1366, height=768)
+    expect(late.locator("#transcript")).to_contain_text("change my address")
+    expect(late.locator("#messages .message")).to_have_count(0)
+
+
+def test_floor_tile_step_says_what_the_agent_sees(open_page: Any, publisher: Publisher) -> None:
+    """A tile names a step only while the agent's screen prompts it; a calm call whose coach only
+    ticked steps says "No prompt right now", as the agent's card does, without a step chip."""
+    publisher.publish(*angry_call("hot", "alice"), *calm_call_played("calm", "bob"))
+    floor = open_page(f"/floor#token={SAM}")
+    expect(floor.locator('.tile[data-call="hot"] .tile-step')).to_have_text("ENow: Empathize")
+    expect(floor.locator('.tile[data-call="calm"] .tile-step')).to_have_text("No prompt right now")
+    expect(floor.locator('.tile[data-call="calm"] .tile-step .step-chip')).to_have_count(0)
+    bob = open_page(f"/agent#token={BOB}", width=1366, height=768)
+    expect(bob.locator("#step")).to_contain_text("No prompt right now")
+
+
+def test_alerts_of_ended_calls_leave_the_open_count_and_stale_chips_go(
+    open_page: Any, publisher: Publisher
+) -> None:
+    """ "Call is hot" leaves its tile once the call has cooled to 7; when a call ends its alerts
+    leave the open count, and the feed keeps them below the open ones, marked."""
+    publisher.publish(
+        *angry_call("c1", "alice"),
+        Alert(call="c1", t=16.2, id="hot1", kind="hot", level="warning", message="Call is hot"),
+        *calm_call("c2", "bob", 20.0),
+        Alert(call="c2", t=6.5, id="ab1", kind="abuse", level="critical", message="Abusive language"),
+    )
+    floor = open_page(f"/floor#token={SAM}")
+    chip = floor.locator('.tile[data-call="c1"] .tile-alert')
+    expect(chip).to_contain_text("Call is hot")
+    expect(floor.locator("#fig-alerts")).to_have_text("3")
+    publisher.publish(
+        Heat(call="c1", t=90.0, value=7.0, level="calm", trend=-40.0, reasons=("cooling down over time",))
+    )
+    expect(floor.locator('.tile[data-call="c1"] .gauge-number')).to_have_text("7")
+    expect(chip).to_be_hidden()
+    expect(floor.locator('#alerts .feed-item[data-alert="hot1"]')).to_contain_text("no longer true")
+    publisher.publish(CallEnded(call="c2", t=30.0, duration=30.0))
+    expect(floor.locator("#fig-alerts")).to_have_text("2")
+    expect(floor.locator('.tile[data-call="c2"] .tile-alert')).to_be_hidden()
+    ended = floor.locator('#alerts .feed-item[data-alert="ab1"]')
+    expect(ended).to_contain_text("call ended")
+    expect(ended).to_have_class("feed-item is-stale")
+    publisher.publish(CallEnded(call="c1", t=95.0, duration=95.0))
+    expect(floor.locator("#fig-alerts")).to_have_text("0")
+    late = open_page(f"/floor#token={SAM}")  # from the hub's snapshot, the same
+    expect(late.locator(".tile")).to_have_count(2)
+    expect(late.locator("#fig-alerts")).to_have_text("0")
+
+
+def test_live_pages_give_every_time_on_the_calls_clock_and_label_the_heat_number(
+    open_page: Any, hub: HubThread, publisher: Publisher
+) -> None:
+    """Alerts, acknowledgements and messages read in call time (m:ss) on the floor, the call view
+    and the agent's view; the tile's number is labelled as caller heat on a 0-100 scale."""
+    publisher.publish(*angry_call("c1", "alice"))
+    floor = open_page(f"/floor#token={SAM}")
+    alice = open_page(f"/agent#token={ALICE}", width=1366, height=768)
+    item = floor.locator('#alerts .feed-item[data-alert="a1"]')
+    expect(item.locator(".feed-when")).to_have_text("at 0:16")
+    expect(alice.locator('#alerts [data-alert="a1"] .feed-when')).to_have_text("at 0:16")
+    tile = floor.locator('.tile[data-call="c1"]')
+    expect(tile.locator(".tile-heat .tile-label")).to_have_text("Caller heat 0-100")
+    expect(tile).not_to_contain_text("Caller sentiment")
+    publisher.publish(Alert(call="c1", t=17.0, id="a9", kind="abuse", level="critical", message="Abuse"))
+    expect(floor.locator('#alerts .feed-item[data-alert="a9"] .feed-when')).to_have_text("at 0:17")
+    item.get_by_role("button", name="Acknowledge").click()
+    expect(item.locator(".acked")).to_have_text("✓ Acknowledged by Sam at 0:17")
+    supervisor_says(hub, "c1", "Offer the refund now.")
+    expect(alice.locator("#messages .message-from")).to_have_text("From Sam · at 0:17")
+    tile.click()
+    expect(floor.locator("#message-sent li")).to_contain_text("Sam at 0:17:")
+    expect(floor.locator('#detail-alerts [data-alert="a1"] .feed-when')).to_have_text("at 0:16")

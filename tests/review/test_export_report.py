@@ -187,6 +187,7 @@ def test_report_renders_in_chromium(data: Path, tmp_path: Path) -> None:
     assert requests == [out.as_uri()]
 
 
+@pytest.mark.slow  # real Chromium
 def test_report_level_badges_pass_wcag_aa_contrast(data: Path, tmp_path: Path) -> None:
     """Every level and alert-severity badge of the report reads at 4.5:1 or more (WCAG AA for
     text), measured on Chromium's computed colours of the report's own stylesheet."""
