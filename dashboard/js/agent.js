@@ -38,14 +38,18 @@ const connection = new HubConnection({
     scheduleRender();
   },
   onEvent: dispatch,
+  onEvents: dispatchAll,
   onStatus: showStatus,
 });
 
-/** Every event from the hub goes through the shared reducer, then the view is redrawn. */
+/** Events from the hub are queued in the book and folded in by the shared reducer at the next redraw. */
 function dispatch(event) {
-  const before = book.state;
-  book.apply(event, Date.now());
-  if (book.state !== before) scheduleRender();
+  dispatchAll([event]);
+}
+
+function dispatchAll(events) {
+  book.queue(events);
+  scheduleRender();
 }
 
 function scheduleRender() {
@@ -69,6 +73,7 @@ function redraw(part, key, draw) {
 
 function render() {
   renderTimer = null;
+  book.flush(Date.now());
   const call = currentCall();
   setText($("agent-name"), agentName ? `Agent · ${agentName}` : "My call");
   document.body.dataset.level = call && call.heat ? levelKey(call.heat.level) : "none";
@@ -205,6 +210,7 @@ $("snooze").addEventListener("click", () => {
 
 setInterval(() => {
   const now = Date.now();
+  book.flush(now);
   book.prune(now, KEEP_ENDED_MS);
   renderClock(currentCall());
   if (snoozedUntil && now >= snoozedUntil) {
@@ -215,4 +221,11 @@ setInterval(() => {
 
 connection.start();
 // For the browser tests and for anyone debugging a floor from the console.
-window.heatmonAgent = { book, connection, dispatch };
+window.heatmonAgent = {
+  book,
+  connection,
+  dispatch(event) {
+    dispatch(event);
+    book.flush(Date.now());
+  },
+};

@@ -51,6 +51,7 @@ const connection = new HubConnection({
     scheduleRender();
   },
   onEvent: dispatch,
+  onEvents: dispatchAll,
   onStatus(status) {
     showStatus(status);
     // Acknowledge buttons are enabled only while live.
@@ -67,21 +68,31 @@ const callView = new CallView({
   returnFocus: (id) => tiles.tile(id),
 });
 
-/** Every event from the hub goes through the shared reducer; this page only decides what to redraw. */
+/** Events from the hub are queued in the book and folded in by the shared reducer at the next redraw. */
 function dispatch(event) {
-  const before = book.state;
-  const call = book.apply(event, Date.now());
-  if (book.state === before) return; // unknown or malformed: the reducer has reported it
-  if (event.type === "alert") {
-    // The feed is redrawn as a whole, so it is not a live region; new alerts are spoken here.
-    setText($("announce"), `New ${alertLabel(event.level)} alert for ${call.agent || event.call}: ${event.message}`);
-  }
-  if (event.type === "alert_ack") pendingAcks.delete(`${event.call}/${event.id}`);
-  // The feed changes with its alerts, with a call's end, and with heat (a cooled call's heat
-  // alerts are no longer true).
-  if (FEED_EVENTS.has(event.type) || (event.type === "heat" && call.alerts.length)) feedDirty = true;
-  dirty.add(event.call);
+  dispatchAll([event]);
+}
+
+function dispatchAll(events) {
+  book.queue(events);
   scheduleRender();
+}
+
+/** Fold the queued events in, and note what each one means for the next redraw. */
+function fold() {
+  for (const event of book.flush(Date.now())) {
+    const call = book.get(event.call);
+    if (!call) continue; // malformed, or a call that is gone: the reducer has reported it
+    if (event.type === "alert") {
+      // The feed is redrawn as a whole, so it is not a live region; new alerts are spoken here.
+      setText($("announce"), `New ${alertLabel(event.level)} alert for ${call.agent || event.call}: ${event.message}`);
+    }
+    if (event.type === "alert_ack") pendingAcks.delete(`${event.call}/${event.id}`);
+    // The feed changes with its alerts, with a call's end, and with heat (a cooled call's heat
+    // alerts are no longer true).
+    if (FEED_EVENTS.has(event.type) || (event.type === "heat" && call.alerts.length)) feedDirty = true;
+    dirty.add(event.call);
+  }
 }
 
 function scheduleRender() {
@@ -91,6 +102,7 @@ function scheduleRender() {
 
 function render() {
   renderTimer = null;
+  fold();
   const now = Date.now();
   for (const id of dirty) {
     const call = book.get(id);
@@ -158,6 +170,7 @@ function renderFeed() {
 
 // The clock on each tile runs between events; ended calls leave the board after a while.
 setInterval(() => {
+  fold();
   const now = Date.now();
   for (const id of book.prune(now, KEEP_ENDED_MS)) tiles.drop(id);
   for (const call of book.calls.values()) if (!call.ended) tiles.clock(call.call, elapsed(call, now));
@@ -169,4 +182,11 @@ setInterval(() => {
 $("nav-history").href = `/history#${new URLSearchParams({ token: tokenFromHash(location.hash) })}`;
 connection.start();
 // For the browser tests and for anyone debugging a floor from the console.
-window.heatmonFloor = { book, connection, dispatch };
+window.heatmonFloor = {
+  book,
+  connection,
+  dispatch(event) {
+    dispatch(event);
+    fold();
+  },
+};

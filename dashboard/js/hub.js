@@ -40,14 +40,16 @@ export function closeReason(code, reason) {
 export class HubConnection {
   /**
    * role: "supervisor" or "agent"; onWelcome(welcome, {rebuild}), onEvent(event) per event
-   * in seq order, onStatus({state, ...}) for the page's banner and status pill.
+   * in seq order (and onEvents(events) for a batch's, if given), onStatus({state, ...}) for
+   * the page's banner and status pill.
    */
-  constructor({ role, token, url, onWelcome, onEvent, onStatus }) {
+  constructor({ role, token, url, onWelcome, onEvent, onEvents, onStatus }) {
     this.role = role;
     this.token = token;
     this.url = url;
     this.onWelcome = onWelcome;
     this.onEvent = onEvent;
+    this.onEvents = onEvents || ((events) => events.forEach((event) => onEvent(event)));
     this.onStatus = onStatus;
     this.lastSeq = 0;
     this.socket = null;
@@ -145,9 +147,11 @@ export class HubConnection {
         this.onStatus({ state: "live", agent: message.agent, role: message.role, name: message.name });
         break;
       }
-      case "batch":
-        for (const event of message.events || []) this.deliver(event);
+      case "batch": {
+        const events = (message.events || []).filter((event) => this.isNew(event));
+        if (events.length) this.onEvents(events);
         break;
+      }
       case "error":
         console.warn("heatmon: the hub answered with an error:", message.message);
         this.onStatus({ state: "live", notice: message.message });
@@ -158,11 +162,14 @@ export class HubConnection {
   }
 
   deliver(event) {
-    // Events at or below the newest seq we hold are resends after a reconnect: skip them.
-    if (typeof event.seq === "number") {
-      if (event.seq <= this.lastSeq) return;
-      this.lastSeq = event.seq;
-    }
-    this.onEvent(event);
+    if (this.isNew(event)) this.onEvent(event);
+  }
+
+  /** False for a resend after a reconnect (at or below the newest seq we hold); notes the seq. */
+  isNew(event) {
+    if (typeof event.seq !== "number") return true;
+    if (event.seq <= this.lastSeq) return false;
+    this.lastSeq = event.seq;
+    return true;
   }
 }

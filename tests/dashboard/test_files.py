@@ -48,7 +48,7 @@ def test_one_reducer_turns_events_into_call_state() -> None:
     assert "export function reduce(state, event, now)" in reducer
     assert re.search(r"default:\s*console\.warn\(\"heatmon: unknown event type\"", reducer)
     for page in ("floor.js", "agent.js"):
-        assert 'from "./callstate.js"' in scripts[page] and "book.apply(event" in scripts[page], page
+        assert 'from "./callstate.js"' in scripts[page] and "book.queue(events)" in scripts[page], page
     assert "calls.js" not in scripts  # the old per-method book is gone
     # The call page draws its chart from JSON: nothing parses markup from the hub any more.
     assert "DOMParser" not in scripts["call.js"] and "heatChart(" in scripts["call.js"]

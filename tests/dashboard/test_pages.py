@@ -528,6 +528,10 @@ def test_shared_modules_pure_logic(open_page: Any) -> None:
             [{type: 'call_ended', call: 'c', t: 9, duration: 9}, 2000],
         ];
         for (const [event, now] of events) state = cs.reduce(state, event, now);
+        let oneByOne = cs.initialState();
+        for (const [event] of events) oneByOne = cs.reduce(oneByOne, event, 5000);
+        const batched = cs.reduceAll(cs.initialState(), events.map(([event]) => event), 5000);
+        const sameBatch = JSON.stringify([...batched.calls]) === JSON.stringify([...oneByOne.calls]);
         const beforeAck = state;
         const acked = cs.reduce(state, {type: 'alert_ack', call: 'b', id: 'a1', by: 'Sam', t: 7}, 3000);
         const cooled = cs.reduce(state,
@@ -568,6 +572,7 @@ def test_shared_modules_pure_logic(open_page: Any) -> None:
             reloadedSentiments: reloaded.calls.get('s').sentiments,
             reloadedCalls: [...reloaded.calls.keys()],
             unknownSame: unknown === state,
+            sameBatch,
             warned,
         };
     }"""
@@ -593,6 +598,7 @@ def test_shared_modules_pure_logic(open_page: Any) -> None:
     assert result["reloadedSentiments"] == [[4, -0.9], [9, 0.1]]
     assert result["reloadedCalls"] == ["s"]  # an alert of a call no longer on the floor makes no tile
     assert result["unknownSame"] is True
+    assert result["sameBatch"] is True  # a batch folds in exactly as its events one by one
     assert any("unknown event type mystery" in text for text in result["warned"]), result["warned"]
 
 
