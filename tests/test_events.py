@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from monitor import events
+from monitor import events, wire
 from monitor.events import EVENT_TYPES, MESSAGE_TYPES, Event, EventError, Message, Raw
 
 
@@ -85,7 +85,7 @@ CLASSES = message_classes()
 
 def test_every_message_class_is_registered() -> None:
     """No message class exists that a reader could not build from its `type`."""
-    assert {cls.type: cls for cls in CLASSES} == MESSAGE_TYPES
+    assert {cls.type: cls for cls in CLASSES} == MESSAGE_TYPES == wire.TYPES
     assert len(CLASSES) == 16 and len(EVENT_TYPES) == 7
 
 
