@@ -275,3 +275,18 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
     **REQUEST_TYPES,
     **{cls.type: cls for cls in (Hello, Welcome, Ack, Batch, Error)},
 }
+
+
+def turn_score(turn: Mapping[str, Any]) -> float | None:
+    """The score a caller turn is coloured by: heatmon's `sentiment.score`, or raw VADER
+    `compound` for a turn stored without one; None for an unscored turn. The same rule as
+    the dashboard's `turnScore` (dashboard/js/callstate.js), so the report, the call page and
+    the live views colour a turn alike."""
+    sentiment = turn.get("sentiment")
+    if not isinstance(sentiment, Mapping):
+        return None
+    for key in ("score", "compound"):
+        value = sentiment.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from monitor.events import turn_score
+
 #: Events a slow viewer may get only the newest of, per call (and speaker for partials).
 COALESCED = frozenset({"heat", "partial"})
 
@@ -86,7 +88,7 @@ class CallState:
         elif kind == "turn":
             self.turns.append(encoded)
             self.partials[event["speaker"]] = ""
-            score = _turn_score(event) if event["speaker"] == "caller" else None
+            score = turn_score(event) if event["speaker"] == "caller" else None
             if score is not None:
                 self.sentiments.append((event["t"], score))
         elif kind == "heat":
@@ -134,19 +136,6 @@ class CallState:
             "messages": list(self.messages),
             "turns": [],  # last, so that to_json can splice the stored turns in
         }
-
-
-def _turn_score(turn: dict[str, Any]) -> float | None:
-    """The score a caller turn is drawn by on every page: heatmon's `sentiment.score`, else raw
-    VADER `compound` (a publisher that sends no score); None for an unscored turn."""
-    sentiment = turn.get("sentiment")
-    if not isinstance(sentiment, dict):
-        return None
-    for key in ("score", "compound"):
-        value = sentiment.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None
 
 
 def visible(stamped: Stamped, agent: str | None) -> bool:

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from monitor.review.summary import clock, signed_score, turn_score
+from monitor.events import turn_score
+from monitor.review.summary import clock, signed_score
 
 WIDTH, HEIGHT = 900, 300
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 34, 70

@@ -13,8 +13,9 @@ from html import escape
 from typing import Any
 
 from monitor import __version__
+from monitor.events import turn_score
 from monitor.review.chart import heat_chart, sentiment_colour, sentiment_tint
-from monitor.review.summary import clock, signed_score, summarize, turn_score
+from monitor.review.summary import clock, signed_score, summarize
 from monitor.store import iso_to_ts
 
 EXPORT_FORMAT = "heatmon-call"

@@ -11,6 +11,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from monitor.events import turn_score
+
 HOT_LEVELS = frozenset({"hot", "boiling"})
 
 
@@ -114,21 +116,6 @@ def alert_summary(
         }
         for a in alerts
     ]
-
-
-def turn_score(turn: Mapping[str, Any]) -> float | None:
-    """The score a caller turn is coloured by: heatmon's `sentiment.score`, or raw VADER
-    `compound` for a turn stored without one; None for an unscored turn. The same rule as
-    the dashboard's `turnScore` (dashboard/js/callstate.js), so the report, the call page and
-    the live views colour a turn alike."""
-    sentiment = turn.get("sentiment")
-    if not isinstance(sentiment, Mapping):
-        return None
-    for key in ("score", "compound"):
-        value = sentiment.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None
 
 
 def signed_score(score: float) -> str:
