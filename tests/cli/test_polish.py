@@ -10,7 +10,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from support.process import free_port
+from support.process import error_lines, free_port
 from support.store_events import call_events
 
 from monitor.cli import EXAMPLES, build_parser, main
@@ -35,11 +35,6 @@ def data(tmp_path: Path) -> Path:
 
     asyncio.run(fill())
     return tmp_path
-
-
-def error_lines(err: str) -> list[str]:
-    """The lines of stderr that report an error (argparse's `heatmon X: error:` or ours)."""
-    return [line for line in err.splitlines() if ": error: " in line]
 
 
 # ---------------------------------------------------------------- numeric options

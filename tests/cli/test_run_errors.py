@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.ko_speech import write_wav
-from support.process import heatmon
+from support.process import error_lines, heatmon
 
 
 def _fails_clearly(*args: str, says: str, stdin: bytes | None = None) -> None:
     result = heatmon(*args, stdin=stdin, timeout=60)
     assert result.code == 2, result.stderr
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = error_lines(result.stderr)
     assert len(lines) == 1 and lines[0].startswith("heatmon: error:"), result.stderr
     assert says in lines[0], lines[0]
 
@@ -59,7 +59,7 @@ def test_truncated_data_is_decoded_up_to_the_cut_then_reported(tmp_path: Path, g
     result = heatmon("run", str(cut))
     assert result.code == 2, result.stderr
     assert result.events[-1]["type"] == "call_ended" and result.events[-1]["duration"] == 0.5
-    assert result.stderr.strip().splitlines() == [
+    assert error_lines(result.stderr) == [
         f"heatmon: error: {cut}: truncated WAV: its header promises 1.0 s of audio "
         "but the file ends after 0.5 s (decoded up to there)"
     ]

@@ -39,6 +39,12 @@ class Result:
         return [e for e in self.events if e["type"] == kind and all(e.get(k) == v for k, v in match.items())]
 
 
+def error_lines(err: str) -> list[str]:
+    """The lines of stderr that report an error (argparse's `heatmon X: error:` or ours): what a
+    test checks, so that a log line beside them (a busy machine's, a debug mode's) cannot break it."""
+    return [line for line in err.splitlines() if ": error: " in line]
+
+
 def heatmon(
     *args: str, stdin: bytes | str | None = None, data: Path | None = None, timeout: float = 300
 ) -> Result:
