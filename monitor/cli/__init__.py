@@ -33,8 +33,13 @@ examples:
 COMMANDS: tuple[str, ...] = ("demo", "run", "devices", "models", "hub", "store", "replay", "score")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, every subcommand registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered, or with `only` that one.
+
+    Each subcommand's module is imported when it is registered, and some bring the hub, the
+    speech pipeline or the store with them: `heatmon score` registers only itself, so it does
+    not pay for code it never runs.
+    """
     parser = argparse.ArgumentParser(
         prog="heatmon",
         description=DESCRIPTION,
@@ -44,8 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"heatmon {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"monitor.cli.{name}").add(sub)
+        if only is None or name == only:
+            importlib.import_module(f"monitor.cli.{name}").add(sub)
     return parser
+
+
+def command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` runs (its first word that is not an option), if it is one."""
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return first if first in COMMANDS else None
 
 
 def command_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
@@ -61,13 +73,12 @@ def command_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argp
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_named(words))
+    args, unknown = parser.parse_known_args(words)
     if unknown:
         # argparse would answer with `heatmon`'s usage; the subcommand's own is the useful one.
-        command_parser(parser, sys.argv[1:] if argv is None else argv).error(
-            f"unrecognized arguments: {' '.join(unknown)}"
-        )
+        command_parser(parser, words).error(f"unrecognized arguments: {' '.join(unknown)}")
     # stdout carries the events; progress and warnings go to stderr
     logging.basicConfig(level=logging.INFO, format="heatmon: %(message)s", stream=sys.stderr)
     # asyncio's debug mode (PYTHONASYNCIODEBUG) logs slow callbacks as warnings: noise for a

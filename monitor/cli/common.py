@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import sys
@@ -61,6 +60,8 @@ async def event_output(args: argparse.Namespace, emit: Emit) -> AsyncIterator[Em
     its `call_ended`): monitoring on, with nothing reaching the board, would look like working.
     Partials go to the hub (the agent's live transcript) but to the output only if asked for.
     """
+    import asyncio  # here, so that commands without an event loop (score) never import it
+
     if not getattr(args, "hub", None):
         yield emit
         return
