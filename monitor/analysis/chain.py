@@ -65,7 +65,9 @@ class CallAnalysis:
         self._sent: tuple[float, str] = (0.0, "calm")
         self._sent_done = self.coach.done()  # the checklist as the last coach event showed it
         self._last_turn: Turn | None = None
+        self._last_caller: TurnScore | None = None  # the anger layer reads the previous caller turn
         self._evidence: list[str] = []
+        self._anger_evidence = ""  # the anger layer's n-grams of the latest heated caller turn
         self._caller_text = ""
         self._agent_talked_over = False
         self._counts = {"caller": 0, "agent": 0, "talk_over": 0, "dead_air": 0}
@@ -78,7 +80,9 @@ class CallAnalysis:
         self.t = now
         caller = turn.speaker == "caller"
         self._counts[turn.speaker] += 1
-        score = self.scorer.score(turn.text) if caller else None
+        score = self.scorer.score(turn.text, self._last_caller) if caller else None
+        if score is not None:
+            self._last_caller = score
         enriched = dataclasses.replace(turn, call=self.call, sentiment=score.sentiment() if score else None)
         notes: list[AlertNote] = []
         advice: list[Advice] = []
@@ -158,12 +162,16 @@ class CallAnalysis:
         t = _known_at(turn)
         self._scores.append(score.score)
         self._caller_text = turn.text
+        angry = _anger_label(score, self.settings.anger_reason_at)
         if score.score < self.settings.evidence_below:
             self._evidence = [*self._evidence[-1:], turn.text]
+            self._anger_evidence = angry
         complains = any(c.valence < 0 and c.category not in ("slip", "sadness") for c in score.cues)
         # A turn that complains does not cool the call, however polite VADER finds it.
         value = min(score.score, 0.0) if complains else score.score
         self.heat.caller_turn(t, value, len(turn.text.split()), turn.confidence)
+        if angry and value < 0:
+            self.heat.note(angry)
         notes: list[AlertNote] = []
         for cue in score.cues:
             if cue.category in self.settings.category_heat:
@@ -197,6 +205,9 @@ class CallAnalysis:
                 advice += self.coach.warning(now, letter[1:], self.heat.level)
             else:
                 self.heat.fall(now, self.playbook.heat_relief, f"agent took step {letter}: {names[letter]}")
+                # Anger carries into the caller's next turn only while nothing was done about it:
+                # "yeah it is" after the agent empathised is an answer, not more of the rant.
+                self._last_caller = None
         if talked_over:
             advice += self.coach.suggest(now, self.heat.level, "talk_over")
         return advice
@@ -249,7 +260,7 @@ class CallAnalysis:
             reasons = state.reasons or _decay_reason(state, self._sent[0], self.heat.settings.trend_window)
             events.append(self._heat_event(t, state, reasons))
             self._sent = (state.value, state.level)
-        evidence = tuple(self._evidence)
+        evidence = tuple(self._evidence) + ((self._anger_evidence,) if self._anger_evidence else ())
         notes = notes + self.alerts.on_heat(
             t, state.value, state.level, state.level_changed, state.trend, evidence
         )
@@ -287,6 +298,15 @@ def _known_at(turn: Turn) -> float:
     Events a turn causes carry this time, so they never come before the turn itself.
     """
     return max(turn.t, turn.end)
+
+
+def _anger_label(score: TurnScore, reason_at: float) -> str:
+    """The anger layer's explanation of a turn it finds angry ("sounds angry: joke, you people"),
+    or "" when it is not confident or no n-gram stands out."""
+    reading = score.anger
+    if reading is None or not reading.ngrams or reading.probability < reason_at:
+        return ""
+    return reading.label()
 
 
 def _situation(score: TurnScore | None, timing: list[TimingCue]) -> str:

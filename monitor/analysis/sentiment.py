@@ -6,25 +6,28 @@ time calling", "speak to your manager") score 0. The domain layer adds their val
 VADER's own scale: the raw VADER sum is recovered from `compound` (VADER's normalisation
 is invertible), the cues' valences are added, and the sum is normalised the same way. So
 `score` lives on the same -1..1 scale as `compound` and costs one VADER pass per turn.
+
+The learned anger layer (`monitor.analysis.anger`) then reads the turn with VADER's figures
+and the lexicon score as inputs; when it is confident the caller is angry it moves `score`
+further toward negative (never toward positive), so sarcasm and contempt that VADER reads as
+polite ("oh lovely another wrong delivery date") score as what they are.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from functools import lru_cache
 from typing import NamedTuple
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
 
+from monitor.analysis.anger import AngerModel, AngerReading, bundled_anger_model, normalize, raw_sum
 from monitor.analysis.lexicon import Lexicon, bundled_lexicon, tokens_of
 
 #: Splits text into words the way `tokens_of` does, but keeping apostrophes inside words.
 _SPLIT = re.compile(r"[^\w']+")
 #: Text with neither punctuation nor capitals, for which VADER's text preparation changes nothing.
 _LOWER_PLAIN = re.compile(r"[a-z0-9 ]*")
-#: VADER's normalisation constant: compound = x / sqrt(x*x + ALPHA).
-_ALPHA = 15.0
 
 
 class Cue(NamedTuple):
@@ -47,16 +50,21 @@ class TurnScore(NamedTuple):
     pos: float
     score: float
     cues: tuple[Cue, ...]
+    #: The learned layer's reading (P(angry) and the n-grams behind it); None when not asked for.
+    anger: AngerReading | None = None
 
     def sentiment(self) -> dict[str, float]:
-        """The wire contract's `sentiment` object: raw VADER, plus heatmon's `score`."""
-        return {
+        """The wire contract's `sentiment` object: raw VADER, heatmon's `score` and P(angry)."""
+        out = {
             "compound": self.compound,
             "neg": self.neg,
             "neu": self.neu,
             "pos": self.pos,
             "score": self.score,
         }
+        if self.anger is not None:
+            out["anger"] = round(self.anger.probability, 4)
+        return out
 
     def categories(self) -> frozenset[str]:
         return frozenset(c.category for c in self.cues)
@@ -68,22 +76,21 @@ def _vader() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
 
 
-def normalize(x: float) -> float:
-    """VADER's compound normalisation of a raw valence sum, to -1..1."""
-    return max(-1.0, min(1.0, x / math.sqrt(x * x + _ALPHA)))
-
-
-def raw_sum(compound: float) -> float:
-    """The raw valence sum VADER normalised into `compound` (the inverse of `normalize`)."""
-    c = max(-0.9999, min(0.9999, compound))
-    return c * math.sqrt(_ALPHA / (1.0 - c * c))
+def anger_inputs(result: TurnScore) -> tuple[float, float, float, float]:
+    """What the anger layer reads besides the words: VADER's compound with the slips' part
+    taken out ("ill call you back" is not ill), VADER's neg and pos, and the lexicon score."""
+    slips = sum(c.valence for c in result.cues if c.category == "slip")
+    compound = normalize(raw_sum(result.compound) + slips) if slips else result.compound
+    return compound, result.neg, result.pos, result.score
 
 
 class TurnScorer:
     """Scores caller turns. Build one per lexicon (cheap after the first) and reuse it."""
 
-    def __init__(self, lexicon: Lexicon | None = None) -> None:
+    def __init__(self, lexicon: Lexicon | None = None, anger: AngerModel | None = None) -> None:
         self.lexicon = lexicon or bundled_lexicon()
+        # The anger model is read on first use (the training script scores without it).
+        self.anger = anger
         self._vader = _vader()
         self._index = self.lexicon.by_first_word
         self._settings = self.lexicon.settings
@@ -97,8 +104,12 @@ class TurnScorer:
         self._slips = slips
         self._first_words = frozenset(self._index) | frozenset(slips)
 
-    def score(self, text: str) -> TurnScore:
-        """VADER's figures for `text` as given, and heatmon's score with the cues that moved it."""
+    def score(self, text: str, previous: TurnScore | None = None, *, anger: bool = True) -> TurnScore:
+        """VADER's figures for `text` as given, and heatmon's score with the cues that moved it.
+
+        `previous` is the same caller's previous turn: anger in it carries into this one. With
+        `anger=False` the learned layer is left out (the score is VADER plus the lexicon).
+        """
         vs = self._vader_scores(text)
         compound: float = vs["compound"]
         words = tokens_of(text)
@@ -116,7 +127,16 @@ class TurnScorer:
                 x *= settings.directed_factor
             x += sum(c.valence for c in cues if c.category != "slip")
             score = round(normalize(x), 4) + 0.0 if x else 0.0
-        return TurnScore(compound, vs["neg"], vs["neu"], vs["pos"], score, cues)
+        plain = TurnScore(compound, vs["neg"], vs["neu"], vs["pos"], score, cues)
+        if not anger:
+            return plain
+        before = previous.anger.own_logit if previous is not None and previous.anger is not None else None
+        model = self.anger
+        if model is None:
+            model = self.anger = bundled_anger_model()
+        reading = model.read(text, *anger_inputs(plain), before, tokens=words)
+        score = model.blend(score, reading.probability)
+        return TurnScore(compound, vs["neg"], vs["neu"], vs["pos"], score, cues, reading)
 
     def _vader_scores(self, text: str) -> dict[str, float]:
         """VADER's `polarity_scores`, without the text preparation that cannot change ASR text.

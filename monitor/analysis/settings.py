@@ -66,6 +66,8 @@ class ChainSettings:
     turn_heat_step: float = 0.5
     #: A caller turn below this score is evidence for alerts.
     evidence_below: float = -0.05
+    #: From this P(angry) on, the anger layer's n-grams are a heat reason and alert evidence.
+    anger_reason_at: float = 0.5
     #: Raised voice: this much heat, plus one per dB over the cue's threshold.
     loud_heat: float = 4.0
     #: Speech faster than usual.

@@ -23,8 +23,11 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="""\
 Score caller texts the way heatmon scores caller turns, and print one JSON
 line per input line, in order: `compound`, `neg`, `neu`, `pos` (raw VADER),
-`score` (heatmon's turn score on the same -1..1 scale; lower = more negative /
-heated) and the `cues` that moved it. Input lines are plain text, or JSON
+`anger` (the learned layer's probability that the caller is angry, annoyed or
+contemptuous) with `anger_ngrams` (the words that pushed it up), `score`
+(heatmon's turn score on the same -1..1 scale; lower = more negative / heated)
+and the lexicon `cues` that moved it. Each line is scored on its own (no
+previous turn as context). Input lines are plain text, or JSON
 objects with a "text" field (their "id", if any, is copied to the output).
 Reads the files given, or standard input.
 
@@ -66,6 +69,7 @@ def run_score(args: argparse.Namespace) -> int:
 def score_record(scorer: TurnScorer, text: str, extra: dict[str, Any], make_asr_like: bool) -> dict[str, Any]:
     """The output object for one input text."""
     result = scorer.score(asr_like(text) if make_asr_like else text)
+    anger = result.anger
     return {
         **extra,
         "text": text,
@@ -73,6 +77,8 @@ def score_record(scorer: TurnScorer, text: str, extra: dict[str, Any], make_asr_
         "neg": result.neg,
         "neu": result.neu,
         "pos": result.pos,
+        "anger": round(anger.probability, 4) if anger else None,
+        "anger_ngrams": [{"ngram": g, "share": s} for g, s in anger.ngrams] if anger else [],
         "score": result.score,
         "cues": [
             {"category": c.category, "phrase": c.phrase, "valence": round(c.valence, 3)} for c in result.cues

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.analysis.anger import normalize, raw_sum
 from monitor.analysis.lexicon import BUNDLED_LEXICON, Lexicon, asr_like, bundled_lexicon, tokens_of
-from monitor.analysis.sentiment import TurnScorer, normalize, raw_sum
+from monitor.analysis.sentiment import TurnScorer
 from monitor.errors import InputError
 
 
@@ -94,7 +95,7 @@ def test_anger_scores_below_sadness(scorer: TurnScorer) -> None:
 def test_sentiment_object_has_raw_vader_and_score(scorer: TurnScorer) -> None:
     """The turn's sentiment carries VADER's compound/neg/neu/pos and heatmon's score."""
     sentiment = scorer.score("this is a waste of time").sentiment()
-    assert set(sentiment) == {"compound", "neg", "neu", "pos", "score"}
+    assert set(sentiment) == {"compound", "neg", "neu", "pos", "score", "anger"}
 
 
 def test_bundled_lexicon_is_read_once() -> None:
