@@ -72,6 +72,9 @@ class CallAnalysis:
         self._agent_talked_over = False
         self._counts = {"caller": 0, "agent": 0, "talk_over": 0, "dead_air": 0}
         self._scores: list[float] = []
+        #: The agent's steps since the caller last spoke: their relief waits for the caller's answer.
+        self._pending: list[tuple[float, str]] = []
+        self._last_caller_value: float | None = None
 
     def on_turn(self, turn: Turn) -> list[Event]:
         """A finished turn: the turn enriched, then the heat / alert / coach events it causes."""
@@ -169,9 +172,16 @@ class CallAnalysis:
         complains = any(c.valence < 0 and c.category not in ("slip", "sadness") for c in score.cues)
         # A turn that complains does not cool the call, however polite VADER finds it.
         value = min(score.score, 0.0) if complains else score.score
+        self._settle_relief(t, value, score)
         self.heat.caller_turn(t, value, len(turn.text.split()), turn.confidence)
         if angry and value < 0:
             self.heat.note(angry)
+        self._last_caller_value = value
+        satisfied = [c.phrase for c in score.cues if c.category == "satisfaction"]
+        if satisfied and not complains and value > self.settings.satisfied_above:
+            # Thanks at the end of a call settle it: the call ends calm, not warm.
+            cut = self.heat.value * self.settings.satisfied_cooling
+            self.heat.fall(t, cut, f"caller is satisfied: {', '.join(satisfied)}")
         notes: list[AlertNote] = []
         for cue in score.cues:
             if cue.category in self.settings.category_heat:
@@ -204,13 +214,43 @@ class CallAnalysis:
             if letter.startswith("!"):
                 advice += self.coach.warning(now, letter[1:], self.heat.level)
             else:
-                self.heat.fall(now, self.playbook.heat_relief, f"agent took step {letter}: {names[letter]}")
                 # Anger carries into the caller's next turn only while nothing was done about it:
                 # "yeah it is" after the agent empathised is an answer, not more of the rant.
                 self._last_caller = None
+                # Held until the caller's next turn bears it out ("uh huh i see" does not cool a
+                # caller who then demands the manager again).
+                self._pending.append(
+                    (self.playbook.heat_relief, f"agent took step {letter}: {names[letter]}")
+                )
         if talked_over:
             advice += self.coach.suggest(now, self.heat.level, "talk_over")
         return advice
+
+    def _settle_relief(self, t: float, value: float, score: TurnScore) -> None:
+        """Apply or drop the agent's pending step relief, by how the caller answered.
+
+        In full when the answer is not heated; in part when it is heated but less than the
+        caller's turn before the step (by the share the score came back toward 0); dropped
+        when it is as heated or more, or it escalates, threatens or abuses.
+        """
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        voided = not score.categories().isdisjoint(self.settings.relief_voided_by)
+        before = self._last_caller_value
+        if not voided and value >= self.settings.evidence_below:
+            share = 1.0
+        elif not voided and before is not None and before < 0 and value > before:
+            share = 1.0 - value / before
+        else:
+            share = 0.0
+        for amount, reason in pending:
+            if share >= 1.0:
+                self.heat.fall(t, amount, reason)
+            elif share > 0.0:
+                self.heat.fall(t, amount * share, f"{reason} (in part: the caller is calmer, not calm)")
+            else:
+                self.heat.note(f"{reason}, not borne out by the caller's answer")
 
     def _progress(self, advice: list[Advice]) -> list[Advice]:
         """A prompt-less coach event when the agent took a step and no advice carries the news.

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 from monitor.analysis.heat import LEVELS
 from monitor.analysis.lexicon import tokens_of
-from monitor.analysis.playbook import Playbook, Step, is_question
+from monitor.analysis.playbook import Playbook, Step, is_question, phrase_ends
+
+#: The warning letter `on_agent_turn` returns for a defensive line (as "!defensive").
+DEFENSIVE = "defensive"
 
 #: First person in the caller's words becomes second person in the agent's summary line.
 _FLIP = {
@@ -58,6 +61,7 @@ class Coach:
         self._next_step = False
         self._last_prompt_t: float | None = None
         self._last_step_prompt: dict[str, float] = {}
+        self._defensive: tuple[str, ...] | None = None
 
     def done(self) -> dict[str, bool]:
         return {letter: when is not None for letter, when in self.done_at.items()}
@@ -86,7 +90,8 @@ class Coach:
         if problem_at is not None and problems > self._complaint_cues:
             self._complaint_cues = problems
             self._complaint = _clause(words, problem_at)
-        if situation == "abuse" and self._may_prompt(t, level, "!abuse"):
+        # Abuse is answered at once: a prompt a few seconds earlier does not hold the limit back.
+        if situation == "abuse" and self._may_prompt(t, level, "!abuse", global_cooldown=False):
             return [self._advice(t, "!abuse", self.playbook.abuse_prompt, self.playbook.abuse_phrases)]
         return self.suggest(t, level, situation)
 
@@ -95,21 +100,50 @@ class Coach:
         words = tokens_of(text)
         self._asked_name = self.playbook.says(words, self.playbook.name_questions) is not None
         newly: list[str] = []
-        for step in self.playbook.steps:
-            if step.warn and self.playbook.says(words, step.warn):
+        pb = self.playbook
+        self._defensive = pb.says(words, pb.defensive) if pb.defensive else None
+        if self._defensive is not None:
+            newly.append("!" + DEFENSIVE)
+        for step in pb.steps:
+            # Fighting back already earned its own warning; a second one for the same words nags.
+            if step.warn and self._defensive is None and pb.says(words, step.warn):
                 newly.append("!" + step.letter)
-            if self.done_at[step.letter] is None and self._shows(step, words, let_finish, talked_over):
+            # A line that fights back takes no step, whatever else it says.
+            if (
+                self._defensive is None
+                and self.done_at[step.letter] is None
+                and self._shows(step, words, let_finish, talked_over)
+            ):
                 self.done_at[step.letter] = t
                 newly.append(step.letter)
         return newly
 
     def warning(self, t: float, letter: str, level: str) -> list[Advice]:
         """Advice for a warning returned by `on_agent_turn` (e.g. sympathy that blames the company)."""
+        if letter == DEFENSIVE:
+            return self._defensive_warning(t)
         step = next(s for s in self.playbook.steps if s.letter == letter)
         # A warning answers what the agent just said: it does not wait for the global cooldown.
         if not self._may_prompt(t, level, "!" + letter, global_cooldown=False):
             return []
         return [self._advice(t, "!" + letter, step.warn_message, self._fill(step.suggestions("default")))]
+
+    def _defensive_warning(self, t: float) -> list[Advice]:
+        """The never-fight-back warning, for an agent line that argues or lectures.
+
+        Once the caller has raised a problem it goes out at any heat: arguing is how a calm
+        call turns warm. Each defensive phrase has its own cooldown, so a second, different
+        one is answered too.
+        """
+        said = self._defensive
+        if said is None or not self._problem_raised:
+            return []
+        key = "!" + DEFENSIVE + ":" + " ".join(said)
+        last = self._last_step_prompt.get(key)
+        if last is not None and t - last < self.playbook.same_step_cooldown_s:
+            return []
+        pb = self.playbook
+        return [self._advice(t, key, pb.defensive_message, self._fill(pb.defensive_phrases))]
 
     def progress(self) -> Advice:
         """The steps done so far and the step to take now, with no prompt: ticks the agent's checklist.
@@ -121,13 +155,25 @@ class Coach:
 
     def suggest(self, t: float, level: str, situation: str = "default") -> list[Advice]:
         """The next step's prompt and phrases, if the call is warm enough and no cooldown holds."""
-        step = self.next_step()
+        step = self._step_to_prompt(level)
         if step is None or not self._may_prompt(t, level, step.letter):
             return []
         phrases = self._fill(step.suggestions(situation))
         if step.kind == "questions" and self._complaint:
             phrases = (self.summary_line(), *phrases[:2])
         return [self._advice(t, step.letter, step.prompt, phrases[:3])]
+
+    def _step_to_prompt(self, level: str) -> Step | None:
+        """The next step, or at a boiling peak, once it was already prompted, the next of the
+        playbook's `at_boiling` steps not yet done nor prompted (by default E, then T): a
+        caller that furious needs empathy and ownership, not the same prompt again."""
+        step = self.next_step()
+        if step is None or level != "boiling" or step.letter not in self._last_step_prompt:
+            return step
+        for letter in self.playbook.at_boiling:
+            if self.done_at.get(letter, 0.0) is None and letter not in self._last_step_prompt:
+                return next(s for s in self.playbook.steps if s.letter == letter)
+        return step
 
     def summary_line(self) -> str:
         """A summary-back line in the caller's own words, turned to 'you'."""
@@ -137,7 +183,10 @@ class Coach:
 
     def _shows(self, step: Step, words: list[str], let_finish: bool, talked_over: bool) -> bool:
         if step.kind == "listening":
-            return not talked_over and (let_finish or self.playbook.says(words, step.detect) is not None)
+            return not talked_over and (let_finish or self._sincere(words, step.detect))
+        if step.kind == "phrases":
+            # Empathy said over the caller, or taken back at once ("i understand but"), is hollow.
+            return not talked_over and self._sincere(words, step.detect)
         if step.kind == "ownership":
             self._owned |= self.playbook.says(words, step.detect) is not None
             self._next_step |= self.playbook.says(words, step.next_step) is not None
@@ -150,6 +199,14 @@ class Coach:
                 words, step.not_questions
             )
         return self.playbook.says(words, step.detect) is not None
+
+    def _sincere(self, words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+        """Whether one of `phrases` is said without a voiding word ("but") right after it."""
+        pb = self.playbook
+        for end in phrase_ends(words, phrases, pb.intensifiers):
+            if pb.voiders.isdisjoint(words[end : end + pb.void_window]):
+                return True
+        return False
 
     def _may_prompt(self, t: float, level: str, key: str, global_cooldown: bool = True) -> bool:
         pb = self.playbook
@@ -165,7 +222,7 @@ class Coach:
         self._last_step_prompt[key] = t
         self.prompts += 1
         step = key.lstrip("!")
-        if step == "abuse":
+        if step == "abuse" or step.startswith(DEFENSIVE):
             step = self._current_letter()
         return Advice(step, prompt, phrases, self.done())
 

@@ -77,10 +77,12 @@ class Lexicon:
     slips: tuple[tuple[str, ...], ...]
     settings: ScoreSettings
     source: str
-    #: Entries by their first word, longest phrase first ("not working" before "not").
+    #: Entries by their first word, longest phrase first ("not working" before "not"), then strongest.
     by_first_word: Mapping[str, tuple[LexiconEntry, ...]] = field(
         default_factory=dict, hash=False, compare=False, repr=False
     )
+    #: Slips that are not slips when negated ("i dont like this": VADER's negated verb stands).
+    negated_stand: frozenset[tuple[str, ...]] = frozenset()
 
     @staticmethod
     def from_file(path: str | Path) -> Lexicon:
@@ -112,6 +114,9 @@ class Lexicon:
             _settings(data, source),
             source,
             _index(entries),
+            frozenset(
+                tuple(tokens_of(str(p))) for p in _slip_list(data.get("slips", {}), "when_negated", source)
+            ),
         )
 
 
@@ -124,6 +129,13 @@ def _slip_phrases(raw: Any, source: str) -> list[str]:
     for word in lost.get("words", []):
         phrases.extend(f"{word} {follower}" for follower in lost.get("followers", []))
     return phrases
+
+
+def _slip_list(raw: Any, key: str, source: str) -> list[str]:
+    values = raw.get(key, []) if isinstance(raw, dict) else []
+    if not isinstance(values, list):
+        raise InputError(f"lexicon {source}: 'slips.{key}' must be a list")
+    return [str(v) for v in values]
 
 
 def _settings(data: dict[str, Any], source: str) -> ScoreSettings:
@@ -148,7 +160,9 @@ def _index(entries: list[LexiconEntry]) -> dict[str, tuple[LexiconEntry, ...]]:
     index: dict[str, list[LexiconEntry]] = {}
     for entry in entries:
         index.setdefault(entry.words[0], []).append(entry)
-    return {k: tuple(sorted(v, key=lambda e: -len(e.words))) for k, v in index.items()}
+    # Longest phrase first; among phrases of one length the strongest, so a phrase listed under
+    # two categories ("dont talk to me": anger -2.0, refusal -3.5) counts with its stronger valence.
+    return {k: tuple(sorted(v, key=lambda e: (-len(e.words), -abs(e.valence)))) for k, v in index.items()}
 
 
 @lru_cache(maxsize=1)

@@ -59,6 +59,15 @@ class Playbook:
     heat_relief: float
     source: str
     intensifiers: frozenset[str] = frozenset()  # may sit inside a phrase: "thats really frustrating"
+    #: Agent lines that fight back or lecture ("our system shows", "calm down"), and the warning.
+    defensive: tuple[tuple[str, ...], ...] = ()
+    defensive_message: str = ""
+    defensive_phrases: tuple[str, ...] = ()
+    #: Words that take back a listening or empathy phrase said just before them ("i understand but").
+    voiders: frozenset[str] = frozenset()
+    void_window: int = 2
+    #: Steps the coach moves on to at a boiling peak once the next step was already prompted.
+    at_boiling: tuple[str, ...] = ()
 
     @property
     def letters(self) -> tuple[str, ...]:
@@ -80,6 +89,14 @@ class Playbook:
             raise InputError(f"playbook {source}: step letters must be unique, got {letters}")
         coaching = data.get("coaching", {})
         abuse = data.get("abuse", {})
+        defensive = data.get("defensive", {})
+        if not isinstance(defensive, dict):
+            raise InputError(f"playbook {source}: 'defensive' must be an object")
+        at_boiling = tuple(str(x) for x in coaching.get("at_boiling", []))
+        if not set(at_boiling) <= set(letters):
+            raise InputError(
+                f"playbook {source}: coaching.at_boiling names a step not in 'steps': {at_boiling}"
+            )
         min_level = str(coaching.get("min_level", "warm"))
         if min_level not in ("calm", "warm", "hot", "boiling"):
             raise InputError(f"playbook {source}: coaching.min_level must be a heat level, not {min_level!r}")
@@ -98,6 +115,12 @@ class Playbook:
             heat_relief=float(coaching.get("heat_relief", 8.0)),
             source=source,
             intensifiers=frozenset(tokens_of(" ".join(data.get("intensifiers", [])))),
+            defensive=_phrases(defensive.get("phrases", [])),
+            defensive_message=str(defensive.get("message", "Never fight back: own the problem instead.")),
+            defensive_phrases=tuple(str(p) for p in defensive.get("suggestions", [])),
+            voiders=frozenset(tokens_of(" ".join(coaching.get("void_after", [])))),
+            void_window=int(coaching.get("void_window", 2)),
+            at_boiling=at_boiling,
         )
 
     def says(self, words: list[str], phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...] | None:
@@ -150,6 +173,32 @@ def contains(
             if word == first and _phrase_at(words, i + 1, phrase[1:], skip):
                 return phrase
     return None
+
+
+def phrase_ends(
+    words: list[str], phrases: tuple[tuple[str, ...], ...], skip: frozenset[str] = frozenset()
+) -> list[int]:
+    """Where each occurrence of any of `phrases` in `words` ends (the index after its last word)."""
+    ends: list[int] = []
+    for phrase in phrases:
+        first = phrase[0]
+        for i, word in enumerate(words):
+            if word == first:
+                end = _phrase_end(words, i + 1, phrase[1:], skip)
+                if end is not None:
+                    ends.append(end)
+    return ends
+
+
+def _phrase_end(words: list[str], at: int, rest: tuple[str, ...], skip: frozenset[str]) -> int | None:
+    """The index after `rest` when it follows from `words[at]` on (`skip` words in between)."""
+    for wanted in rest:
+        while at < len(words) and words[at] != wanted and words[at] in skip:
+            at += 1
+        if at == len(words) or words[at] != wanted:
+            return None
+        at += 1
+    return at
 
 
 def _phrase_at(words: list[str], at: int, rest: tuple[str, ...], skip: frozenset[str]) -> bool:

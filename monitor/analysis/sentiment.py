@@ -103,6 +103,7 @@ class TurnScorer:
             slips.setdefault(slip[0], []).append((slip, Cue("slip", phrase, correction)))
         self._slips = slips
         self._first_words = frozenset(self._index) | frozenset(slips)
+        self._negated_stand = self.lexicon.negated_stand
 
     def score(self, text: str, previous: TurnScore | None = None, *, anger: bool = True) -> TurnScore:
         """VADER's figures for `text` as given, and heatmon's score with the cues that moved it.
@@ -187,8 +188,12 @@ class TurnScorer:
         for i, word in enumerate(words):
             if word not in hits or i < next_free:
                 continue
+            negated = i > 0 and not negators.isdisjoint(words[max(0, i - window) : i])
             if i >= slip_until and word in slips and i not in had_apostrophe:
                 for slip, cue in slips[word]:
+                    # Some slips are the real word when negated: "i dont like this" keeps VADER's reading.
+                    if negated and slip in self._negated_stand:
+                        continue
                     if len(slip) == 1 or tuple(words[i : i + len(slip)]) == slip:
                         found.append(cue)
                         slip_until = i + len(slip)
@@ -197,7 +202,7 @@ class TurnScorer:
             for entry in index.get(word, ()):
                 size = len(entry.words)
                 if size == 1 or (i + size <= n and tuple(words[i : i + size]) == entry.words):
-                    if i == 0 or negators.isdisjoint(words[max(0, i - window) : i]):
+                    if not negated:
                         found.append(Cue(entry.category, entry.phrase, entry.valence))
                     next_free = i + size
                     break

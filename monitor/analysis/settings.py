@@ -76,6 +76,13 @@ class ChainSettings:
     talk_over_heat: tuple[float, float] = (5.0, 3.0)
     #: Dead air: this much, plus one per ten seconds of silence.
     dead_air_heat: float = 3.0
+    #: A caller turn with a `satisfaction` cue ("thanks", "thats great", "perfect") scoring above
+    #: this, with no complaint in it, takes this share of the heat off: a satisfied caller ends calm.
+    satisfied_above: float = 0.3
+    satisfied_cooling: float = 0.6
+    #: An agent's step cools only once the caller's next turn bears it out; an answer with one of
+    #: these categories drops the relief whatever its score.
+    relief_voided_by: frozenset[str] = frozenset({"abuse", "threat", "escalation"})
 
 
 #: kind -> (severity, cooldown in seconds)
