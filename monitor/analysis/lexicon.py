@@ -81,7 +81,7 @@ class Lexicon:
     by_first_word: Mapping[str, tuple[LexiconEntry, ...]] = field(
         default_factory=dict, hash=False, compare=False, repr=False
     )
-    #: Slips that are not slips when negated ("i dont like this": VADER's negated verb stands).
+    #: Slips that are the real word when negated ("i dont like this": VADER's negated reading stands).
     negated_stand: frozenset[tuple[str, ...]] = frozenset()
 
     @staticmethod
@@ -114,9 +114,7 @@ class Lexicon:
             _settings(data, source),
             source,
             _index(entries),
-            frozenset(
-                tuple(tokens_of(str(p))) for p in _slip_list(data.get("slips", {}), "when_negated", source)
-            ),
+            _when_negated(data.get("slips", {}), source),
         )
 
 
@@ -131,11 +129,12 @@ def _slip_phrases(raw: Any, source: str) -> list[str]:
     return phrases
 
 
-def _slip_list(raw: Any, key: str, source: str) -> list[str]:
-    values = raw.get(key, []) if isinstance(raw, dict) else []
-    if not isinstance(values, list):
-        raise InputError(f"lexicon {source}: 'slips.{key}' must be a list")
-    return [str(v) for v in values]
+def _when_negated(raw: Any, source: str) -> frozenset[tuple[str, ...]]:
+    """`slips.when_negated`: the slips that are the real word when a negator comes before them."""
+    when = raw.get("when_negated", []) if isinstance(raw, dict) else []
+    if not isinstance(when, list):
+        raise InputError(f"lexicon {source}: 'slips.when_negated' must be a list")
+    return frozenset(t for t in (tuple(tokens_of(str(p))) for p in when) if t)
 
 
 def _settings(data: dict[str, Any], source: str) -> ScoreSettings:

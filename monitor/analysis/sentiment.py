@@ -191,7 +191,8 @@ class TurnScorer:
             negated = i > 0 and not negators.isdisjoint(words[max(0, i - window) : i])
             if i >= slip_until and word in slips and i not in had_apostrophe:
                 for slip, cue in slips[word]:
-                    # Some slips are the real word when negated: "i dont like this" keeps VADER's reading.
+                    # Some slips are the real word when negated: "i dont like this" keeps VADER's
+                    # negated reading (the filler correction would count the dislike twice).
                     if negated and slip in self._negated_stand:
                         continue
                     if len(slip) == 1 or tuple(words[i : i + len(slip)]) == slip:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from monitor.analysis.chain import CallAnalysis
 from monitor.analysis.coach import Coach
-from monitor.analysis.playbook import bundled_playbook
+from monitor.analysis.lexicon import BUNDLED_LEXICON, Lexicon
+from monitor.analysis.playbook import BUNDLED_PLAYBOOK, Playbook, bundled_playbook
 from monitor.analysis.sentiment import TurnScorer
+from monitor.errors import InputError
 from monitor.events import Alert, CallEnded, Event, Heat, Turn
 from monitor.events import Coach as CoachEvent
 from monitor.transcripts.replay import replay_events
@@ -151,3 +155,15 @@ def test_lexicon_mends_from_the_error_analysis() -> None:
         assert scorer.score(polite).score >= 0, polite
     afraid = scorer.score("i'm afraid so")
     assert afraid.score == 0.0 and "politeness" in afraid.categories()
+
+
+def test_malformed_timing_and_mend_keys_are_refused_with_a_clear_error() -> None:
+    """Misshapen playbook `defensive` or `at_boiling`, or lexicon `when_negated`: an InputError."""
+    playbook = json.loads(BUNDLED_PLAYBOOK.read_text())
+    for bad in ({"defensive": ["calm down"]}, {"coaching": {"at_boiling": ["X"]}}):
+        with pytest.raises(InputError, match="playbook"):
+            Playbook.from_dict({**playbook, **bad})
+    lexicon = json.loads(BUNDLED_LEXICON.read_text())
+    lexicon["slips"] = {**lexicon["slips"], "when_negated": "like"}
+    with pytest.raises(InputError, match="when_negated"):
+        Lexicon.from_dict(lexicon)
