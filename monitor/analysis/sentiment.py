@@ -184,16 +184,15 @@ class TurnScorer:
         found: list[Cue] = []
         index, slips = self._index, self._slips
         negators, window = self._settings.negators, self._settings.negation_window
-        n, next_free, slip_until = len(words), 0, 0
+        n, next_free, slip_until, stand = len(words), 0, 0, self._negated_stand
         for i, word in enumerate(words):
             if word not in hits or i < next_free:
                 continue
-            negated = i > 0 and not negators.isdisjoint(words[max(0, i - window) : i])
             if i >= slip_until and word in slips and i not in had_apostrophe:
                 for slip, cue in slips[word]:
                     # Some slips are the real word when negated: "i dont like this" keeps VADER's
                     # negated reading (the filler correction would count the dislike twice).
-                    if negated and slip in self._negated_stand:
+                    if slip in stand and _negated(words, i, negators, window):
                         continue
                     if len(slip) == 1 or tuple(words[i : i + len(slip)]) == slip:
                         found.append(cue)
@@ -203,11 +202,16 @@ class TurnScorer:
             for entry in index.get(word, ()):
                 size = len(entry.words)
                 if size == 1 or (i + size <= n and tuple(words[i : i + size]) == entry.words):
-                    if not negated:
+                    if not _negated(words, i, negators, window):
                         found.append(Cue(entry.category, entry.phrase, entry.valence))
                     next_free = i + size
                     break
         return tuple(found)
+
+
+def _negated(words: list[str], i: int, negators: frozenset[str], window: int) -> bool:
+    """Whether one of `negators` comes within `window` words before `words[i]` ("not angry")."""
+    return i > 0 and not negators.isdisjoint(words[max(0, i - window) : i])
 
 
 def _apostrophe_words(text: str, count: int) -> frozenset[int]:
