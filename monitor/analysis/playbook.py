@@ -236,6 +236,10 @@ _SUBJECTS = frozenset(
 )
 
 
+#: Words before a verb that make "verb + subject" a statement, not a question.
+_LEADS_STATEMENT = _SUBJECTS | _AUX | frozenset(("to", "cant", "wont", "dont"))
+
+
 def is_question(words: list[str], not_questions: tuple[tuple[str, ...], ...] = ()) -> bool:
     """Whether ASR words (no '?') hold a question: a question word or verb leading a clause.
 
@@ -244,9 +248,15 @@ def is_question(words: list[str], not_questions: tuple[tuple[str, ...], ...] = (
     are taken out first.
     """
     words = _without(words, not_questions)
+    before = ""
     for first, second in itertools.pairwise(words):
-        if (first in _WH and second in _AUX) or (first in _AUX and second in _SUBJECTS):
+        if first in _WH and second in _AUX:
             return True
+        # A verb after its own subject or another verb is a statement: "i can do that",
+        # "it was the router", "to do this".
+        if first in _AUX and second in _SUBJECTS and before not in _LEADS_STATEMENT:
+            return True
+        before = first
     return False
 
 

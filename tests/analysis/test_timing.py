@@ -167,3 +167,12 @@ def test_malformed_timing_and_mend_keys_are_refused_with_a_clear_error() -> None
     lexicon["slips"] = {**lexicon["slips"], "when_negated": "like"}
     with pytest.raises(InputError, match="when_negated"):
         Lexicon.from_dict(lexicon)
+
+
+def test_a_statement_with_a_verb_before_a_subject_is_not_a_question() -> None:
+    """ "i can do that best if ..." sets a limit and does not tick A; a real question does."""
+    coach = Coach(bundled_playbook())
+    coach.on_caller_turn(0.0, "it is still not working", -0.5, None, "warm", "default")
+    assert "A" not in coach.on_agent_turn(1.0, "i can do that best if we keep this respectful", False, False)
+    assert "A" not in coach.on_agent_turn(2.0, "it was the router all along", False, False)
+    assert "A" in coach.on_agent_turn(3.0, "and do you have the account number", False, False)
