@@ -145,7 +145,8 @@ def test_lexicon_mends_from_the_error_analysis() -> None:
     """A negated "like" is a dislike; direct debits, "excuse me could i" and "im afraid so" are not anger."""
     scorer = TurnScorer()
     dislike = scorer.score("i dont like this")
-    assert dislike.score < 0 and dislike.score == dislike.compound
+    # The filler rule keeps VADER's negative reading (the learned layer may only deepen it).
+    assert dislike.compound < 0 and dislike.score <= dislike.compound
     assert scorer.score("i like this the way it is").score == scorer.score("i this the way it is").score
     for polite in (
         "stop my direct debit",

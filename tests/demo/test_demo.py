@@ -288,9 +288,13 @@ def test_demo_floor_ends_every_started_call_when_stopped() -> None:
     started = [e.call for e in events if isinstance(e, CallStarted)]
     ended = [e.call for e in events if isinstance(e, CallEnded)]
     assert len(started) == 3 and sorted(started) == sorted(ended)
-    # Stopped 0.5 s in at 50x: each call ends at the call time it had reached, not its last turn.
-    durations = [e.duration for e in events if isinstance(e, CallEnded)]
-    assert all(12.0 <= d <= 40.0 for d in durations), durations
+    # Stopped mid-play: each call ends at the call time it had reached (at least that of its last
+    # event), not at its last turn. How far each got is the machine's business, not asserted.
+    lengths = {c.name: c.duration for c in load_demo_calls()}
+    for end in (e for e in events if isinstance(e, CallEnded)):
+        reached = max(e.t for e in events if e.call == end.call and not isinstance(e, CallEnded))
+        assert reached <= end.duration < lengths[end.call.rsplit("-", 1)[0]], (end.call, end.duration)
+        assert end.summary is not None and end.summary["stopped_early"]
     assert [agent for _, agent in floor.started] == ["maria", "james", "priya"]
     assert all(isinstance(e, CallStarted) and e.caller_name for e in events if e.type == "call_started")
 
