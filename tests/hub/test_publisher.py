@@ -145,13 +145,18 @@ def test_dropped_connection_resumes_without_loss_or_duplicates():
                 for i in range(50):
                     pub.publish(turn("c1", f"turn {i}", t=i + 1.0))
                     if i == 25:
-                        await asyncio.sleep(0.05)
+                        # Once the publisher is connected (a condition: a busy machine takes longer).
                         assert hub.server is not None
-                        publishers = [
-                            c for c in hub.server.connections if c not in {v.ws for v in hub.viewers}
-                        ]
+                        publishers: list[object] = []
+                        for _ in range(1200):
+                            viewers = {v.ws for v in hub.viewers}
+                            publishers = [c for c in hub.server.connections if c not in viewers]
+                            if publishers and pub.connections == 1:
+                                break
+                            await asyncio.sleep(0.05)
+                        assert publishers, "the publisher never connected"
                         for conn in publishers:
-                            await conn.close(1012, "restarting")
+                            await conn.close(1012, "restarting")  # type: ignore[attr-defined]
                 assert await pub.flush(timeout=30)
                 assert pub.connections == 2
             got = await events(sup, 51)
