@@ -25,3 +25,10 @@ def models_dir() -> Path:
     """Where `heatmon models pull` unpacks models: `$HEATMON_MODELS`, else `<data>/models`."""
     explicit = os.environ.get("HEATMON_MODELS")
     return Path(explicit).expanduser() if explicit else data_dir() / "models"
+
+
+def private_dir(path: Path) -> None:
+    """Make the folder `path` (and missing parents) if it is missing, readable by its owner
+    only (0700): it holds tokens and call transcripts. A folder that exists is left as it is."""
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)

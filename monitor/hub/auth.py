@@ -17,6 +17,7 @@ from typing import Any
 
 from monitor.errors import InputError
 from monitor.events import ROLES
+from monitor.paths import private_dir
 
 
 class AuthError(Exception):
@@ -139,7 +140,7 @@ class Tokens:
 
     def save(self, path: Path) -> None:
         """Write the file atomically, readable by its owner only (mode 0600)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         tmp = path.with_name(path.name + ".tmp")
         text = json.dumps({"tokens": [g.to_dict() for g in self.grants]}, indent=2) + "\n"
         try:

@@ -3,18 +3,49 @@ history, retention. `monitor.store` explains durability and call identity."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from monitor.paths import private_dir
 from monitor.store.queries import CallFilter, CallRow, call_detail, list_calls, resolve_call
 from monitor.store.redaction import TurnRedactor
 from monitor.store.rows import INSERTS, ROW_BUILDERS, TABLE_COLUMNS, RowBatch, dumps
 from monitor.store.schema import StoreError, iso_to_ts, migrate
 
 SECONDS_PER_DAY = 86_400.0
+PRIVATE = 0o600
+
+
+def _private_file(path: Path) -> None:
+    """Make the store's folder and file, private; tighten a file an older heatmon left readable."""
+    private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE))
+    except FileExistsError:
+        for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                if stat.S_IMODE(each.stat().st_mode) & 0o077:
+                    each.chmod(PRIVATE)
+
+
+def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    """StoreError unless SQLite's `quick_check` (every page read, indexes not cross-checked) is clean."""
+    try:
+        found = [str(row[0]) for row in conn.execute("PRAGMA quick_check(3)")]
+    except sqlite3.DatabaseError as err:
+        found = [str(err)]
+    if found != ["ok"]:
+        what = " ".join(" ".join(found).replace("*** in database main ***", "").split())
+        raise StoreError(
+            f"the call store {path} is damaged ({what[:200]}); move it away to start"
+            " with an empty one, or rescue what is left with `sqlite3 FILE .recover`"
+        )
 
 
 class Store:
@@ -29,17 +60,28 @@ class Store:
 
     @classmethod
     def open(
-        cls, path: Path, *, create: bool = True, check_same_thread: bool = True, power_safe: bool = False
+        cls,
+        path: Path,
+        *,
+        create: bool = True,
+        check_same_thread: bool = True,
+        power_safe: bool = False,
+        check: bool = False,
     ) -> Store:
         """Open (and with `create`, make) the store at `path`, migrated to the newest schema.
 
-        `power_safe` fsyncs every commit (`synchronous=FULL`); see the module's docstring."""
+        With `create` the store is private to its owner: a new folder 0700, the file 0600
+        (SQLite gives its WAL and SHM files the database's mode). `check` runs SQLite's
+        `quick_check` first (a long-running writer's start: a store damaged in the middle would
+        otherwise open and then fail every request and write). `power_safe` fsyncs every
+        commit (`synchronous=FULL`); see the module's docstring."""
         if not create and not path.is_file():
             raise StoreError(
                 f"no call store at {path}; the hub creates it on first start (or pass --data DIR)"
             )
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                _private_file(path)
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread)
         except (OSError, sqlite3.Error) as err:
             raise StoreError(f"cannot open the call store {path}: {err}") from err
@@ -50,6 +92,8 @@ class Store:
             # touches are then copied back to the database once per many commits, not each time.
             conn.execute("PRAGMA wal_autocheckpoint = 10000")
             conn.execute(f"PRAGMA synchronous = {'FULL' if power_safe else 'NORMAL'}")
+            if check:
+                _quick_check(conn, path)
             migrate(conn)
         except sqlite3.DatabaseError as err:
             conn.close()
@@ -105,9 +149,9 @@ class Store:
                             },
                         )
                 if redact:
-                    event, fixed_previous = self._redactor.event(pk, event)
-                    if fixed_previous is not None:
-                        self._restore_turn(batch, pk, fixed_previous)
+                    event, fixed = self._redactor.event(pk, event)
+                    if fixed is not None:
+                        self._restore_turn(batch, pk, *fixed)
                 sorter = sorters.get(kind)  # type: ignore[arg-type]
                 if sorter is not None:
                     sorter[0](sorter[1](pk, event))
@@ -128,17 +172,22 @@ class Store:
                 conn.execute("ROLLBACK")
             raise
 
-    def _restore_turn(self, batch: RowBatch, pk: int, event: Mapping[str, Any]) -> None:
-        """Store a turn again with new text: in this batch if it is still there, else in the table."""
+    def _restore_turn(
+        self, batch: RowBatch, pk: int, stored: Mapping[str, Any], event: Mapping[str, Any]
+    ) -> None:
+        """Store a turn again with new text: in this batch if it is still there, else in the table.
+        `stored` is the turn as it was stored (a turn is known by its party, times and text)."""
         row = ROW_BUILDERS["turn"][1](pk, event)  # (pk, seq, t, speaker, text, start_t, end_t, ..., extra)
+        old = ROW_BUILDERS["turn"][1](pk, stored)
         turns = batch.rows["turns"]
         for index in range(len(turns) - 1, -1, -1):
-            if turns[index][0] == pk and turns[index][3] == row[3] and turns[index][5] == row[5]:
+            if turns[index][:7] == old[:7]:
                 turns[index] = row
                 return
         self.conn.execute(
-            "UPDATE turns SET text = ?, extra = ? WHERE call_pk = ? AND speaker = ? AND start_t = ?",
-            (row[4], row[9], pk, row[3], row[5]),
+            "UPDATE OR IGNORE turns SET text = ?, extra = ? WHERE call_pk = ? AND speaker = ?"
+            " AND start_t = ? AND end_t = ? AND text = ?",
+            (row[4], row[9], pk, row[3], row[5], row[6], old[4]),
         )
 
     def _newest(self, call: str) -> tuple[int, str | None] | None:

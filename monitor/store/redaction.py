@@ -33,8 +33,11 @@ class TurnRedactor:
         self.min_digits = min_digits
         self._last: dict[tuple[int, str], LastTurn] = {}
 
-    def event(self, call_pk: int, event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """The event to store, and the previous turn of the same party re-masked if it must change."""
+    def event(
+        self, call_pk: int, event: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[dict[str, Any], dict[str, Any]] | None]:
+        """The event to store, and (as stored, re-masked) the previous turn of the same party if
+        it must change."""
         if event.get("type") == "call_ended":
             for key in [k for k in self._last if k[0] == call_pk]:
                 del self._last[key]
@@ -51,14 +54,15 @@ class TurnRedactor:
         stored = redact_event({**event, "text": result.text}, self.min_digits)
         if result.masked_head and isinstance(event.get("words"), (list, tuple)):
             stored["words"] = mask_word_span(stored["words"], 0, result.masked_head)
-        fixed_previous = None
+        fixed = None
         if last and result.previous_text is not None:
             fixed_previous = {**last.event, "text": result.previous_text}
             words = last.event.get("words")
             if isinstance(words, list):
                 fixed_previous["words"] = mask_word_span(words, len(words) - result.masked_tail, len(words))
+            fixed = (last.event, fixed_previous)
         self._last[(call_pk, speaker)] = LastTurn(stored, result.carry)
-        return stored, fixed_previous
+        return stored, fixed
 
     def forget(self) -> None:
         """Drop all memory (after a failed transaction, the stored texts are unknown)."""
@@ -75,12 +79,12 @@ def redacted_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(detail)
     redactor = TurnRedactor()
     turns: list[dict[str, Any]] = []
-    position: dict[tuple[str, float], int] = {}
+    last_of: dict[str, int] = {}  # speaker -> index of their latest turn (the one a fix is for)
     for turn in detail.get("turns", ()):
-        masked, fixed_previous = redactor.event(0, turn)
-        if fixed_previous is not None:
-            turns[position[(fixed_previous["speaker"], fixed_previous["start"])]] = fixed_previous
-        position[(masked["speaker"], masked["start"])] = len(turns)
+        masked, fixed = redactor.event(0, turn)
+        if fixed is not None:
+            turns[last_of[str(fixed[1]["speaker"])]] = fixed[1]
+        last_of[str(masked["speaker"])] = len(turns)
         turns.append(masked)
     out["turns"] = turns
     for key in ("alerts", "messages"):

@@ -90,8 +90,25 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN t REAL")
 
 
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    """v4: a turn is one by its whole content, not by its speaker and start time alone. Two
+    different turns of one party may start at the same second (a recogniser's rounding, a
+    transcript's coarse times); v3 kept the first and dropped the others. A resent turn (the
+    same speaker, times and text) is still stored once."""
+    conn.execute(
+        "CREATE TABLE turns_v4 ("
+        " call_pk INTEGER NOT NULL, seq INTEGER, t REAL NOT NULL, speaker TEXT NOT NULL,"
+        " text TEXT NOT NULL, start_t REAL NOT NULL, end_t REAL NOT NULL, compound REAL,"
+        " sentiment TEXT, extra TEXT,"
+        " UNIQUE (call_pk, speaker, start_t, end_t, text))"
+    )
+    conn.execute("INSERT OR IGNORE INTO turns_v4 SELECT * FROM turns")
+    conn.execute("DROP TABLE turns")
+    conn.execute("ALTER TABLE turns_v4 RENAME TO turns")
+
+
 #: MIGRATIONS[n] takes a database from version n + 1 to n + 2.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_to_v2, _v2_to_v3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4)
 LATEST_VERSION = 1 + len(MIGRATIONS)
 
 

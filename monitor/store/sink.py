@@ -21,8 +21,9 @@ class StoreSink:
     """
 
     def __init__(self, path: Path, *, redact: bool = False, power_safe: bool = False) -> None:
-        # Opened here, not in the thread, so a bad path fails at start-up with a clear error.
-        self._store = Store.open(path, check_same_thread=False, power_safe=power_safe)
+        # Opened (and checked) here, not in the thread, so a bad path or a damaged file fails at
+        # start-up with a clear error.
+        self._store = Store.open(path, check_same_thread=False, power_safe=power_safe, check=True)
         self._redact = redact
         self._wake = threading.Condition()
         self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[None], asyncio.AbstractEventLoop]] = []

@@ -11,20 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import queue
-import re
-import signal
 import sqlite3
-import subprocess
-import sys
-import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.process import HubProcess
 
 from monitor.hub.auth import Tokens
 from monitor.hub.publisher import Publisher
@@ -37,7 +30,6 @@ DEMO = BUNDLED_MODELS / "demo_calls"
 CALLS = 20
 EVENT_GAP = 0.04  # seconds between one publisher's events: a call's ~70 events take ~3 s
 KILL_AFTER = 1.0
-LISTENING = re.compile(r"hub listening on ws://127\.0\.0\.1:(\d+)/ws")
 
 
 def floor_calls() -> list[list[dict[str, Any]]]:
@@ -52,48 +44,6 @@ def floor_calls() -> list[list[dict[str, Any]]]:
         )
         calls.append([e.to_dict() for e in events])
     return calls
-
-
-class HubProcess:
-    """`heatmon hub --data DIR` as a child process; its port read from what it prints."""
-
-    def __init__(self, data: Path, port: int = 0) -> None:
-        self.data = data
-        log = (data / "hub.log").open("a")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "hub", "--data", str(data), "--port", str(port), "--quiet"],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-        log.close()
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                self.proc.kill()
-                raise AssertionError(f"the hub did not start: {(data / 'hub.log').read_text()}") from None
-            found = LISTENING.search(line)
-            if found:
-                self.port = int(found.group(1))
-                return
-
-    def _pump(self, lines: queue.Queue[str]) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:  # drained to the end, so the hub never blocks on its stdout
-            lines.put(line)
-
-    def kill_9(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(10)
 
 
 def key(event: dict[str, Any]) -> tuple[Any, ...]:

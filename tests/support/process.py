@@ -6,9 +6,14 @@ import asyncio
 import functools
 import json
 import os
+import queue
+import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,3 +71,56 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+LISTENING = re.compile(r"hub listening on ws://127\.0\.0\.1:(\d+)/ws")
+
+
+class HubProcess:
+    """`heatmon hub --data DIR` as a child process; its port read from what it prints, and
+    everything it printed until then kept in `printed`."""
+
+    def __init__(self, data: Path, port: int = 0, *extra: str) -> None:
+        self.data = data
+        self.printed: list[str] = []
+        self.log = data.parent / f"{data.name}-hub.log"
+        log = self.log.open("a")
+        self.proc = subprocess.Popen(
+            [*HEATMON, "hub", "--data", str(data), "--port", str(port), "--quiet", *extra],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        log.close()
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.proc.kill()
+                raise AssertionError(f"the hub did not start: {self.log.read_text()}") from None
+            self.printed.append(line)
+            found = LISTENING.search(line)
+            if found:
+                self.port = int(found.group(1))
+                return
+
+    def _pump(self, lines: queue.Queue[str]) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:  # drained to the end, so the hub never blocks on its stdout
+            lines.put(line)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def kill_9(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
