@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from monitor.analysis.chain import CallAnalysis
@@ -33,7 +35,11 @@ from monitor.speech.sources import (
     DeviceSource,
     PcmSource,
     WavSource,
+    check_rate,
 )
+
+#: Seconds a stop (SIGTERM, Ctrl-C) may take to end the calls before the process leaves anyway.
+STOP_GRACE = 10.0
 
 DESCRIPTION = """\
 Transcribe calls with Vosk, score the caller's turns and keep each call's
@@ -145,8 +151,8 @@ def run(args: argparse.Namespace) -> int:
     endpointing = _endpointing(args.endpointing)
     if args.quiet_end < 0:
         raise InputError("--quiet-end must be 0 (off) or a number of seconds")
-    if args.rate is not None and args.rate <= 0:
-        raise InputError(f"--rate must be a positive number of samples per second, not {args.rate}")
+    if args.rate is not None:
+        check_rate(args.rate, "--rate")
     if args.rate is not None and (args.caller or any(f != "-" for f in args.files)):
         raise InputError("--rate is for raw PCM on stdin and live devices; a WAV file carries its own")
     roles = ChannelRoles(caller=CHANNEL_NAMES[args.caller_channel])
@@ -172,41 +178,62 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("; ".join(cut))  # after the events of what was heard
     except KeyboardInterrupt:
         return 130  # every call has emitted call_ended on its way out
-    except Terminated:
-        return 128 + signal.SIGTERM  # the same, for a service manager's stop
+    except Stopped as stop:
+        return 128 + stop.signum  # the same, for Ctrl-C or a service manager's stop
     finally:
         for _, source in sources:
             source.close()
     return 0
 
 
-class Terminated(Exception):
-    """SIGTERM arrived: the calls were ended as on Ctrl-C."""
+class Stopped(Exception):
+    """SIGTERM or SIGINT arrived: the calls were ended with their call_ended."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _leave_now(signum: int) -> None:
+    """The last resort of a stop: a decoder busy inside Kaldi cannot be cancelled, and the
+    interpreter would wait for it at exit, so leave without it."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"heatmon: the calls did not end within {STOP_GRACE:g} s of the stop; leaving\n")
+        sys.stderr.flush()
+    os._exit(128 + signum)
 
 
 async def _monitor(
     args: argparse.Namespace, specs: list[CallSpec], model: SpeechModel, emit: Emit, options: CallOptions
 ) -> None:
-    # A service manager stops us with SIGTERM: end every call with its call_ended, as on Ctrl-C,
-    # instead of dying with the calls open.
+    # Ctrl-C and a service manager's SIGTERM end every call with its call_ended instead of
+    # dying with the calls open. A stop always ends the process: a second signal, or the
+    # first one's grace running out, leaves at once.
     main = asyncio.current_task()
     assert main is not None
-    terminated = False
+    stopped: list[int] = []
 
-    def on_sigterm() -> None:
-        nonlocal terminated
-        terminated = True
+    def on_signal(signum: int) -> None:
+        if stopped:
+            _leave_now(signum)
+        stopped.append(signum)
+        grace = threading.Timer(STOP_GRACE, _leave_now, (signum,))
+        grace.daemon = True  # a stop that ends in time must not wait for it
+        grace.start()
         main.cancel()
 
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows' loop
-        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, on_signal, signum)
     try:
         async with event_output(args, emit) as output:
             await run_calls(specs, model, output, options=options)
     except asyncio.CancelledError:
-        if terminated:
-            raise Terminated from None
+        if stopped:
+            raise Stopped(stopped[0]) from None
         raise
 
 

@@ -299,7 +299,8 @@ async def run_calls(
     # each swap evicts the other's working set from the CPU caches.
     parties = sum(len(spec.source.rates) for spec in specs)
     workers = max(1, min(parties, threads or cores()))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vosk") as executor:
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vosk")
+    try:
         sessions = [CallSession(spec, model, emit, options=options, executor=executor) for spec in specs]
         try:
             async with asyncio.TaskGroup() as group:  # one failing call ends the others
@@ -307,6 +308,10 @@ async def run_calls(
                     group.create_task(session.run(), name=f"call-{session.call}")
         except BaseExceptionGroup as failed:
             raise unwrap(failed) from None
+    finally:
+        # Never wait for the workers here: this is the event loop, and a cancelled call may
+        # leave a worker inside Kaldi for a while; waiting would also keep signals unanswered.
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
 async def _next_batch(

@@ -26,6 +26,17 @@ log = logging.getLogger("heatmon")
 
 BLOCK_SECONDS = 0.1  # small enough for prompt endpointing, large enough to keep overhead low
 CHANNEL_NAMES = {"left": 0, "right": 1}
+#: Sample rates heatmon takes, in Hz: telephone audio (8 kHz) to studio recordings (192 kHz),
+#: with room below for 4 kHz narrowband. Outside it a header or option is wrong, and Kaldi's
+#: resampler would divide by zero, abort the process, or crawl along one sample per block.
+MIN_RATE, MAX_RATE = 4000, 192000
+
+
+def check_rate(rate: int, what: str) -> int:
+    """`rate` if heatmon can decode audio at it, else an InputError naming `what` carried it."""
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise InputError(f"{what}: a sample rate of {rate} Hz; heatmon takes {MIN_RATE} to {MAX_RATE} Hz")
+    return rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +136,11 @@ def _open_wav(path: Path) -> wave.Wave_read:
         width = wav.getsampwidth()
         wav.close()
         raise InputError(f"{path}: unsupported sample width {width * 8} bits")
+    try:
+        check_rate(wav.getframerate(), f"{path}: its header gives")
+    except InputError:
+        wav.close()
+        raise
     return wav
 
 
@@ -230,8 +246,7 @@ class PcmSource:
     def __post_init__(self) -> None:
         if self.channels not in (1, 2):
             raise InputError(f"--channels must be 1 or 2, not {self.channels}")
-        if not 4000 <= self.rate <= 192000:
-            raise InputError(f"--rate {self.rate} is not a plausible sample rate")
+        check_rate(self.rate, "--rate")
         self.rates = dict.fromkeys(self.roles.parties(self.channels), self.rate)
 
     def blocks(self) -> Iterator[AudioBlock]:
@@ -282,6 +297,7 @@ class DeviceSource:
     _streams: list[Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        check_rate(self.rate, "--rate")
         sd = import_sounddevice()
         self._queue = queue.Queue(maxsize=max(1, int(self.queue_seconds / BLOCK_SECONDS)) * len(self.devices))
         self._streams = []
