@@ -28,6 +28,13 @@ from monitor.analysis.lexicon import Lexicon, bundled_lexicon, tokens_of
 _SPLIT = re.compile(r"[^\w']+")
 #: Text with neither punctuation nor capitals, for which VADER's text preparation changes nothing.
 _LOWER_PLAIN = re.compile(r"[a-z0-9 ]*")
+#: The longest turn text heatmon takes, in characters (about 30 minutes of speech with no
+#: pause a recogniser would end a turn at). The edges (transcripts, `heatmon score`) refuse
+#: longer ones; scoring is linear in the text's length all the same.
+MAX_TURN_TEXT = 10_000
+#: VADER's checks around a sentiment word look at most 3 words back and 2 ahead (idioms,
+#: negation, boosters, "least"); it is handed only that much of a long text (see `_near`).
+_BEFORE, _AFTER = 3, 3
 
 
 class Cue(NamedTuple):
@@ -150,29 +157,34 @@ class TurnScorer:
         """
         vader = self._vader
         if not text.isascii():
-            scores: dict[str, float] = vader.polarity_scores(text)
-            return scores
-        text = text.strip()
-        if _LOWER_PLAIN.fullmatch(text):
-            # No punctuation and no capitals (ASR text): VADER's per-word punctuation strip and
-            # caps check are no-ops, so build its SentiText without them.
-            sentitext = SentiText.__new__(SentiText)
-            sentitext.text = text
-            sentitext.words_and_emoticons = text.split()
-            sentitext.is_cap_diff = False
+            sentitext = SentiText(_without_emoji(vader.emojis, text))
         else:
-            sentitext = SentiText(text)
+            text = text.strip()
+            if _LOWER_PLAIN.fullmatch(text):
+                # No punctuation and no capitals (ASR text): VADER's per-word punctuation strip
+                # and caps check are no-ops, so build its SentiText without them.
+                sentitext = SentiText.__new__(SentiText)
+                sentitext.text = text
+                sentitext.words_and_emoticons = text.split()
+                sentitext.is_cap_diff = False
+            else:
+                sentitext = SentiText(text)
         sentiments: list[float] = []
         words = sentitext.words_and_emoticons
         last = len(words) - 1
+        long = last > _BEFORE + _AFTER + 1
         for i, item in enumerate(words):
             lowered = item.lower()
             if lowered in BOOSTER_DICT or (i < last and lowered == "kind" and words[i + 1].lower() == "of"):
                 sentiments.append(0)
                 continue
-            sentiments = vader.sentiment_valence(0, sentitext, item, i, sentiments)
+            if long:
+                near, at = _near(sentitext, i)
+                sentiments = vader.sentiment_valence(0, near, item, at, sentiments)
+            else:
+                sentiments = vader.sentiment_valence(0, sentitext, item, i, sentiments)
         sentiments = vader._but_check(words, sentiments)
-        scores = vader.score_valence(sentiments, text)
+        scores: dict[str, float] = vader.score_valence(sentiments, sentitext.text)
         return scores
 
     def _cues(self, words: list[str], had_apostrophe: frozenset[int] = frozenset()) -> tuple[Cue, ...]:
@@ -212,6 +224,40 @@ class TurnScorer:
 def _negated(words: list[str], i: int, negators: frozenset[str], window: int) -> bool:
     """Whether one of `negators` comes within `window` words before `words[i]` ("not angry")."""
     return i > 0 and not negators.isdisjoint(words[max(0, i - window) : i])
+
+
+def _near(sentitext: SentiText, i: int) -> tuple[SentiText, int]:
+    """The words around word `i` as a SentiText of their own, and `i`'s place in it.
+
+    VADER's checks of one sentiment word lowercase the whole text's word list (twice), which
+    makes a long text quadratic; they read only words i-3 to i+2, and their guards (`i > 2`,
+    "is there a word after") hold in the window exactly when they hold in the text, so the
+    figures are the same."""
+    low = max(0, i - _BEFORE)
+    near = SentiText.__new__(SentiText)
+    near.text = ""
+    near.words_and_emoticons = sentitext.words_and_emoticons[low : i + _AFTER + 1]
+    near.is_cap_diff = sentitext.is_cap_diff
+    return near, i - low
+
+
+def _without_emoji(emojis: dict[str, str], text: str) -> str:
+    """VADER's first step for non-ASCII text: each emoji replaced by its description."""
+    if not any(char in emojis for char in text):
+        return text.strip()
+    out: list[str] = []
+    prev_space = True
+    for char in text:
+        description = emojis.get(char)
+        if description is not None:
+            if not prev_space:
+                out.append(" ")
+            out.append(description)
+            prev_space = False
+        else:
+            out.append(char)
+            prev_space = char == " "
+    return "".join(out).strip()
 
 
 def _apostrophe_words(text: str, count: int) -> frozenset[int]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
 
 from monitor import __version__
-from monitor.errors import HeatmonError
+from monitor.errors import HeatmonError, InputError
 
 DESCRIPTION = """\
 Offline, real-time heat monitor for customer calls: Vosk transcription, caller
@@ -71,6 +72,15 @@ def command_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argp
     return parser
 
 
+def _refuse_non_finite(args: argparse.Namespace) -> None:
+    """Every number option is finite: `float()` takes "nan", "inf" and "1e400", none of which
+    is a speed, a time or a heat. One check here for every subcommand's options."""
+    for dest, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            raise InputError(f"--{dest.replace('_', '-')} must be a finite number, not {value!r}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     words = sys.argv[1:] if argv is None else list(argv)
@@ -89,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        _refuse_non_finite(args)
         return int(args.func(args) or 0)
     except HeatmonError as err:
         print(f"heatmon: error: {err}", file=sys.stderr)

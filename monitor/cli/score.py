@@ -12,7 +12,9 @@ from typing import Any
 from monitor.analysis.lexicon import Lexicon, asr_like
 from monitor.analysis.sentiment import TurnScorer
 from monitor.cli.common import add_subparser
+from monitor.datafile import finite_json
 from monitor.errors import InputError
+from monitor.transcripts.reader import check_text_length
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,13 +92,15 @@ def parse_input(line: str) -> tuple[str, dict[str, Any]]:
     """A plain line is the text; a line starting with '{' must be a JSON object with a string "text"."""
     stripped = line.strip()
     if not stripped.startswith("{"):
+        check_text_length(stripped)
         return stripped, {}
     try:
-        data = json.loads(stripped)
+        data = finite_json(stripped)
     except json.JSONDecodeError as err:
         raise InputError(f"not JSON ({err.msg})") from err
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         raise InputError('a JSON line needs a string "text" field')
+    check_text_length(data["text"])
     return data["text"], ({"id": data["id"]} if "id" in data else {})
 
 

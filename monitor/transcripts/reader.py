@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.analysis.sentiment import MAX_TURN_TEXT
+from monitor.datafile import finite_json
 from monitor.errors import InputError
 from monitor.events import SPEAKERS, Turn
 
@@ -83,9 +85,11 @@ def parse_transcript(
 def parse_line(line: str, default_call: str) -> Turn:
     """One transcript line as a `Turn` (t = its end); raise TranscriptError saying what is wrong."""
     try:
-        data = json.loads(line)
+        data = finite_json(line)
     except json.JSONDecodeError as err:
         raise TranscriptError(f"not JSON ({err.msg})") from err
+    except InputError as err:  # NaN, Infinity, 1e400
+        raise TranscriptError(str(err)) from err
     if not isinstance(data, dict):
         raise TranscriptError("a turn must be a JSON object")
     speaker = data.get("speaker")
@@ -96,6 +100,7 @@ def parse_line(line: str, default_call: str) -> Turn:
     text = data.get("text")
     if not isinstance(text, str):
         raise TranscriptError("'text' must be a string")
+    check_text_length(text)
     start, end = _time(data, "start"), _time(data, "end")
     if end < start:
         raise TranscriptError(f"turn ends ({end:g} s) before it starts ({start:g} s)")
@@ -112,6 +117,14 @@ def parse_line(line: str, default_call: str) -> Turn:
             raise TranscriptError("'words' must be a list of objects")
         extra["words"] = tuple(words)
     return Turn(call=call, t=end, speaker=speaker, text=text, start=start, end=end, **extra)
+
+
+def check_text_length(text: str) -> None:
+    """TranscriptError if `text` is longer than a turn may be (MAX_TURN_TEXT characters)."""
+    if len(text) > MAX_TURN_TEXT:
+        raise TranscriptError(
+            f"the text is {len(text):,} characters long; a turn holds at most {MAX_TURN_TEXT:,}"
+        )
 
 
 def _time(data: dict[str, Any], key: str) -> float:

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 from monitor.analysis.chain import CallAnalysis
 from monitor.analysis.lexicon import Lexicon
 from monitor.analysis.playbook import Playbook
 from monitor.events import CallEnded, CallStarted, Event, Turn
+
+#: Ticks at most this many between two turns. Ticks let heat decay, dead air and monologues
+#: show between turns; after ten minutes of silence (at the default 1 s tick) heat has long
+#: decayed and dead air been flagged, and a turn at t = 1e300 must not take 1e300 ticks. The
+#: next turn's heat is the same either way: decay is computed from the time passed.
+MAX_GAP_TICKS = 600
 
 
 def replay_events(
@@ -28,7 +35,8 @@ def replay_events(
     lexicon: Lexicon | None = None,
     tick: float = 1.0,
 ) -> Iterator[Event]:
-    """call_started, then every turn with the events it causes and ticks between turns, then call_ended.
+    """call_started, then every turn with the events it causes and ticks between turns
+    (`tick` seconds apart, at most MAX_GAP_TICKS in one gap), then call_ended.
 
     `turns` must be in order of their end (as `read_transcript` gives them). A turn's start
     also tells the analysis that its speaker began speaking, so the silence cues see speech
@@ -40,17 +48,23 @@ def replay_events(
     next_start = 0
     next_tick = tick
     for turn in turns:
+        ticks = 0
         while True:
-            start_t = starts[next_start][0] if next_start < len(starts) else float("inf")
+            start_t = starts[next_start][0] if next_start < len(starts) else math.inf
             if min(start_t, next_tick) > turn.end:
                 break
             if start_t <= next_tick:
                 analysis.on_speech(starts[next_start][1], start_t, True)
                 next_start += 1
+            elif ticks == MAX_GAP_TICKS:
+                next_tick = math.inf  # a long silence has said all it can: on to the turn
             else:
                 yield from analysis.on_tick(next_tick)
+                ticks += 1
                 next_tick += tick
         yield from analysis.on_turn(_with_call(turn, call))
+        if next_tick == math.inf:  # ticks go on from the first one after the turn
+            next_tick = (math.floor(turn.end / tick) + 1) * tick
     end = max((turn.end for turn in turns), default=0.0)
     yield CallEnded(call=call, t=end, duration=round(end, 2), summary=analysis.summary())
 
