@@ -102,13 +102,16 @@ def _cards(review: Mapping[str, Any]) -> str:
     cards = [
         (
             "peak heat",
-            f"{peak:.0f} <span class='level {escape(level)}'>{escape(level)}</span>"
+            f"{peak:.0f} <span class='level {escape(str(level))}'>{escape(str(level))}</span>"
             if peak is not None
             else "—",
         ),
         ("peak at", clock(review.get("peak_at"))),
         ("hot to calm", _hot_to_calm(review)),
-        ("steps done", " ".join(s["step"] for s in review.get("steps", ()) if s["done"]) or "none"),
+        (
+            "steps done",
+            escape(" ".join(str(s["step"]) for s in review.get("steps", ()) if s["done"])) or "none",
+        ),
         ("alerts", str(len(review.get("alerts", ())))),
         ("caller turns", str(review.get("turns", {}).get("caller", 0))),
     ]
