@@ -10,6 +10,25 @@ from typing import TextIO
 from monitor.events import Alert, CallEnded, CallStarted, Coach, Event, Heat, Partial, Turn
 
 CUT = "…"
+#: Bidirectional-text controls: they reorder what a terminal shows ("gnp.exe" as "exe.png").
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _visible(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def inert(text: str) -> str:
+    """`text` safe to print to a terminal: C0 and C1 control characters (escape sequences, a
+    bell, a carriage return that hides what came before), DEL and bidi controls are shown as
+    visible escapes (`\\x1b`, `\\u202e`) instead of acting. Ids, names and transcripts come
+    from publishers and phone systems; none of it may drive the terminal."""
+    if text.isprintable() and not _BIDI.intersection(text):
+        return text  # the usual case, checked in C
+    return "".join(
+        _visible(ch) if (ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 or ch in _BIDI) else ch for ch in text
+    )
 
 
 def _clock(t: float) -> str:
@@ -152,12 +171,12 @@ class ConsoleView:
     def _show_partial(self, event: Partial, show_call: bool) -> None:
         if not self._tty:
             return  # a file or pipe cannot rewrite a line, and every rewrite would be noise there
-        lead = f"{_head(event, show_call)} {event.speaker.upper():6} "
+        lead = inert(f"{_head(event, show_call)} {event.speaker.upper():6} ")
         # Read on every partial so a resized terminal is respected. One column is kept free:
         # some terminals wrap as soon as the last column is written, and "\r\033[K" would then
         # clear the empty row below and leave this one behind.
         columns = shutil.get_terminal_size(fallback=(80, 24)).columns - 1
-        text = " ".join(event.text.split())  # a stray newline or tab would break the row too
+        text = inert(" ".join(event.text.split()))  # a stray newline or tab would break the row too
         self._out.write("\r\033[K" + fit_newest(lead, text, columns))
         self._partial_shown = True
         self._out.flush()
@@ -171,4 +190,4 @@ class ConsoleView:
     def format(event: Event, *, show_call: bool = True) -> str | None:
         """The one-line text for an event (None: nothing to show), uncut."""
         body = _body(event)
-        return None if body is None else f"{_head(event, show_call)} {body}"
+        return None if body is None else inert(f"{_head(event, show_call)} {body}")

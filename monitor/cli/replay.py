@@ -18,6 +18,7 @@ from monitor.cli.common import (
     load_data,
     print_event,
 )
+from monitor.cli.console import ConsoleView
 from monitor.errors import InputError, unwrap
 from monitor.events import utc_timestamp
 from monitor.transcripts.reader import Transcript, read_transcript
@@ -43,6 +44,7 @@ error naming its line number (or, with --skip-bad, a warning and the line is
 left out).
 
 examples:
+  heatmon replay --console models/demo_calls/heat-deescalation.jsonl
   heatmon replay --fast models/demo_calls/heat-deescalation.jsonl
   heatmon replay --speed 4 --agent priya call1.jsonl call2.jsonl
   heatmon replay --fast --playbook my-playbook.json call.jsonl |
@@ -61,6 +63,7 @@ examples:
         "--speed", type=float, default=1.0, help="pacing factor, e.g. 4 = four times real time"
     )
     parser.add_argument("--skip-bad", action="store_true", help="skip malformed lines with a warning")
+    parser.add_argument("--console", action="store_true", help="a readable live view instead of JSON lines")
     add_data_options(parser)
     add_hub_options(parser)
     parser.set_defaults(func=run_replay)
@@ -89,7 +92,8 @@ async def _replay(
     playbook: Playbook | None,
     lexicon: Lexicon | None,
 ) -> None:
-    async with event_output(args, print_event) as emit:
+    view: Emit = ConsoleView(sys.stdout, show_call=len(transcripts) > 1) if args.console else print_event
+    async with event_output(args, view) as emit:
         if not args.fast:
             await _paced(transcripts, args.agent, started_at, args.speed, playbook, lexicon, emit)
             return

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.cli.common import add_subparser
+from monitor.cli.console import inert
 from monitor.errors import InputError
 from monitor.paths import data_dir
 from monitor.review.report import export_document, render_report
@@ -198,9 +199,9 @@ def run_calls(args: argparse.Namespace) -> int:
         length = clock(row.duration) if row.ended else "live"
         peak = f"{row.peak_heat:.0f}" if row.peak_heat is not None else "-"
         print(
-            f"{row.ref:>6}  {row.id[:22]:<22} {(row.agent or '?')[:10]:<10} "
-            f"{(row.caller_name or '')[:18]:<18} {started:<17} {length:>7} {peak:>4}  "
-            f"{', '.join(row.alert_kinds)}"
+            f"{row.ref:>6}  {inert(row.id)[:22]:<22} {inert(row.agent or '?')[:10]:<10} "
+            f"{inert(row.caller_name or '')[:18]:<18} {started:<17} {length:>7} {peak:>4}  "
+            f"{inert(', '.join(row.alert_kinds))}"
         )
     return 0
 
