@@ -100,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         _refuse_non_finite(args)
+        if getattr(args, "hub", None):  # checked before any model or file is opened
+            from monitor.hub.publisher import hub_ws_url
+
+            hub_ws_url(args.hub)
         return int(args.func(args) or 0)
     except HeatmonError as err:
         print(f"heatmon: error: {err}", file=sys.stderr)

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.analysis.lexicon import Lexicon
+from monitor.analysis.playbook import Playbook
 from monitor.cli.common import add_data_options, add_subparser, load_data
 from monitor.cli.hub import listening, page_url
 from monitor.demo.simulation import (
@@ -29,6 +31,7 @@ from monitor.hub.publisher import Publisher
 from monitor.paths import data_dir
 from monitor.review.history import register_history
 from monitor.store import StoreReader, StoreSink, db_path
+from monitor.transcripts.replay import replay_events
 
 log = logging.getLogger("heatmon")
 
@@ -169,6 +172,19 @@ def run_demo(args: argparse.Namespace) -> int:
     return asyncio.run(_demo(args, calls, mode, tokens, data))
 
 
+def agents_hottest_first(
+    calls: list[DemoCall], playbook: Playbook | None = None, lexicon: Lexicon | None = None
+) -> list[str]:
+    """Every agent of the demo calls, the one with the hottest call (its peak heat through the
+    real chain) first: the agent view worth opening first is the one where coaching happens."""
+    peaks: dict[str, float] = {}
+    for call in calls:
+        ended = list(replay_events(call.turns, call=call.name, playbook=playbook, lexicon=lexicon))[-1]
+        peak = float((getattr(ended, "summary", None) or {}).get("peak_heat") or 0.0)
+        peaks[call.agent] = max(peaks.get(call.agent, 0.0), peak)
+    return sorted(peaks, key=lambda agent: -peaks[agent])
+
+
 async def _demo(
     args: argparse.Namespace, calls: list[DemoCall], mode: Mode, tokens: Tokens, data: Path
 ) -> int:
@@ -176,12 +192,9 @@ async def _demo(
     print(f"call store: {db_path(data)}", flush=True)
     try:
         async with _hub(args, tokens, sink, data) as base, _player(args, mode, data) as player:
-            first_agent = calls[0].agent
             print(f"  supervisor board: {page_url(base, tokens.first('supervisor'))}", flush=True)
-            print(
-                f"  agent view ({first_agent}): {page_url(base, tokens.first('agent', first_agent))}",
-                flush=True,
-            )
+            for agent in agents_hottest_first(calls, *args.chain_data):
+                print(f"  agent view ({agent}): {page_url(base, tokens.first('agent', agent))}", flush=True)
             async with Publisher(base, tokens.first("publisher").token) as publisher:
                 floor = DemoFloor(calls, player, publisher.publish, DemoOptions(calls=args.calls))
                 stop = _stop_event(args.duration)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.cli.common import add_subparser
+from monitor.cli.console import inert
 from monitor.cli.store import days
 from monitor.errors import HeatmonError, InputError
 from monitor.events import ROLES
@@ -24,6 +25,7 @@ from monitor.review.history import register_history
 from monitor.store import Store, StoreReader, StoreSink, db_path
 
 PAGES = {"supervisor": "floor", "agent": "agent"}
+DEFAULT_URL = "http://127.0.0.1:8765"
 
 
 class HubError(HeatmonError):
@@ -39,8 +41,10 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 Run the hub: one port for publishers (`heatmon run/replay --hub`), the
 supervisor floor board (/floor) and the agent view (/agent). On first start it
 creates a tokens file with fresh random tokens (one publisher, one supervisor,
-one agent named "agent") and prints the URLs to open; the token travels in the
-URL fragment, never to the server's logs. Every call is kept in the call store
+one agent named "agent"). It prints where the tokens file is and how to list the
+pages' links (`heatmon token list --show`), never the tokens themselves (a
+service's journal keeps what it prints); in a link the token travels in the URL
+fragment, never to the server's logs. Every call is kept in the call store
 (<data>/heatmon.sqlite3) unless --no-store; a publisher's events are
 acknowledged only once they are stored.
 
@@ -118,7 +122,15 @@ examples:
     add_one.set_defaults(func=run_token_add)
     listing = actions.add_parser("list", help="list tokens", description="List the tokens of the file.")
     _token_file_options(listing)
-    listing.add_argument("--show", action="store_true", help="print the tokens in full")
+    listing.add_argument(
+        "--show", action="store_true", help="print the tokens in full, with the page link of each"
+    )
+    listing.add_argument(
+        "--url",
+        default=DEFAULT_URL,
+        metavar="URL",
+        help=f"the hub's address for the page links (default {DEFAULT_URL})",
+    )
     listing.set_defaults(func=run_token_list)
 
 
@@ -189,9 +201,9 @@ async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLConte
             retention = asyncio.create_task(_retain(db_path(data), args.retain_days), name="retention")
             stack.push_async_callback(_cancelled, retention)
         print(f"hub listening on {hub.url}", flush=True)
-        for grant in tokens.grants:
-            if grant.role in PAGES:
-                print(f"  {grant.role} {grant.name}: {page_url(hub.http_url, grant)}", flush=True)
+        # The links hold the tokens: a service's journal must not, so they are listed on demand.
+        where = f" --tokens {args.tokens}" if args.tokens else f" --data {args.data}" if args.data else ""
+        print(f"  page links: heatmon token list --show{where} --url {hub.http_url}", flush=True)
         print("  publishers: heatmon run/replay --hub " + hub.url, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -269,8 +281,10 @@ def run_token_add(args: argparse.Namespace) -> int:
 def run_token_list(args: argparse.Namespace) -> int:
     path = _token_file(args)
     tokens = Tokens.load(path)
+    base = args.url.rstrip("/")
     print(f"tokens in {path}:")
     for grant in tokens.grants:
         shown = grant.token if args.show else grant.token[:4] + "…"
-        print(f"  {grant.role:<10} {grant.name:<20} {shown}")
+        link = f"  {page_url(base, grant)}" if args.show and grant.role in PAGES else ""
+        print(f"  {grant.role:<10} {inert(grant.name):<20} {shown}{link}")
     return 0

@@ -28,7 +28,8 @@ async def publish_one_call(url: str, token: str) -> bool:
 
 
 def test_hub_creates_tokens_prints_urls_serves_stores_and_stops(tmp_path: Path):
-    """First start creates a 0600 tokens file, prints the page URLs with tokens in the fragment,
+    """First start creates a 0600 tokens file, prints no token but how to list the page links
+    (`token list --show` gives them, the token in the fragment),
     serves the floor page, stores what a publisher sends before acking it, logs nothing but
     warnings with --quiet, and stops on SIGINT."""
     port = free_port()
@@ -51,9 +52,11 @@ def test_hub_creates_tokens_prints_urls_serves_stores_and_stops(tmp_path: Path):
         assert f"tokens: {tokens_file} (created with fresh tokens)" in out
         assert (tokens_file.stat().st_mode & 0o777) == 0o600
         tokens = {g["role"]: g["token"] for g in json.loads(tokens_file.read_text())["tokens"]}
-        assert f"http://127.0.0.1:{port}/floor#token={tokens['supervisor']}" in out
-        assert f"http://127.0.0.1:{port}/agent#token={tokens['agent']}" in out
-        assert tokens["publisher"] not in out
+        assert not any(token in out for token in tokens.values())  # what it prints goes to a journal
+        assert f"heatmon token list --show --url http://127.0.0.1:{port}" in out
+        links = heatmon("token", "list", "--show", "--url", f"http://127.0.0.1:{port}", data=tmp_path).stdout
+        assert f"http://127.0.0.1:{port}/floor#token={tokens['supervisor']}" in links
+        assert f"http://127.0.0.1:{port}/agent#token={tokens['agent']}" in links
         assert f"call store: {tmp_path / 'heatmon.sqlite3'}" in out
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/floor", timeout=30) as response:
             assert response.status == 200 and response.headers["Content-Type"].startswith("text/html")
