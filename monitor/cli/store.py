@@ -19,9 +19,9 @@ from monitor.paths import data_dir
 from monitor.review.report import export_document, render_report
 from monitor.review.summary import clock
 from monitor.store import CallFilter, Store, db_path, parse_when, redacted_detail
+from monitor.store.queries import SQLITE_MAX_INT
 
 #: SQLite's largest integer: a --limit above it means "every call" all the same.
-SQLITE_MAX_INT = 2**63 - 1
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

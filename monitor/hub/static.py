@@ -41,7 +41,16 @@ CONTENT_TYPES = {
 MAX_FILE = 4 * 1024 * 1024
 
 
-def _response(status: http.HTTPStatus, body: bytes, content_type: str) -> Response:
+#: Request headers that must come at most once: two Hosts or Origins, or two tokens, leave
+#: it open which one a check saw and which one a later reader would take.
+SINGLE_HEADERS = ("Host", "Origin", "Authorization")
+#: The longest path component served (a file name); longer ones cannot name a file anyway.
+MAX_NAME = 255
+
+
+def _response(
+    status: http.HTTPStatus, body: bytes, content_type: str, extra: Iterable[tuple[str, str]] = ()
+) -> Response:
     headers = Headers(
         [
             ("Content-Type", content_type),
@@ -50,9 +59,33 @@ def _response(status: http.HTTPStatus, body: bytes, content_type: str) -> Respon
             ("X-Content-Type-Options", "nosniff"),
             ("Referrer-Policy", "no-referrer"),
             ("Connection", "close"),
+            *extra,
         ]
     )
     return Response(status.value, status.phrase, headers, body)
+
+
+def _text(status: http.HTTPStatus, text: str, extra: Iterable[tuple[str, str]] = ()) -> Response:
+    return _response(status, text.encode() + b"\n", "text/plain; charset=utf-8", extra)
+
+
+def refusal(request: Request) -> Response | None:
+    """A 4xx for a request no route should see: a method other than GET or HEAD (websockets
+    17 hands any method to process_request; older ones refuse them before), or a header
+    that must be single sent twice."""
+    method = getattr(request, "method", "GET")
+    if method not in ("GET", "HEAD") or (method == "HEAD" and urlsplit(request.path).path == WS_PATH):
+        allow = "GET" if urlsplit(request.path).path == WS_PATH else "GET, HEAD"
+        return _text(http.HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed", [("Allow", allow)])
+    for name in SINGLE_HEADERS:
+        if len(request.headers.get_all(name)) > 1:
+            return _text(http.HTTPStatus.BAD_REQUEST, f"more than one {name} header")
+    return None
+
+
+def without_body(response: Response) -> Response:
+    """The answer to HEAD: the GET answer's status and headers (its Content-Length too), no body."""
+    return Response(response.status_code, response.reason_phrase, response.headers, b"")
 
 
 def not_found() -> Response:
@@ -67,13 +100,16 @@ def resolve_static(root: Path, raw_path: str) -> Path | None:
     if not path.startswith("/") or "\\" in path or "\x00" in path:
         return None
     parts = PurePosixPath(path).parts[1:]
-    if not parts or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+    if not parts or any(p in ("", ".", "..") or p.startswith(".") or len(p) > MAX_NAME for p in parts):
         return None
     if PurePosixPath(path).suffix.lower() not in CONTENT_TYPES:
         return None
-    base = root.resolve()
-    candidate = base.joinpath(*parts).resolve()
-    if not candidate.is_relative_to(base) or not candidate.is_file():
+    try:
+        base = root.resolve()
+        candidate = base.joinpath(*parts).resolve()
+        if not candidate.is_relative_to(base) or not candidate.is_file():
+            return None
+    except (OSError, ValueError):  # a path the file system cannot take (too long, too deep)
         return None
     return candidate
 
@@ -122,6 +158,15 @@ def make_process_request(
     allowed = frozenset(o.strip().lower().rstrip("/") for o in allowed_origins)
 
     async def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        refused = refusal(request)
+        if refused is not None:
+            return refused
+        answered = await answer(request)
+        if answered is not None and getattr(request, "method", "GET") == "HEAD":
+            return without_body(answered)
+        return answered
+
+    async def answer(request: Request) -> Response | None:
         path = urlsplit(request.path).path
         if path == WS_PATH:
             if not origin_allowed(request.headers.get("Origin"), request.headers.get("Host"), allowed):

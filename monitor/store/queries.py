@@ -7,6 +7,7 @@ export and a replay all read the same shapes the live dashboard does.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Mapping
@@ -77,6 +78,15 @@ def parse_when(text: str, now: float) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
+#: SQLite's largest integer: a limit, offset or row key beyond it cannot be bound to a query.
+SQLITE_MAX_INT = 2**63 - 1
+
+
+def _sql_int(value: int) -> int:
+    """`value` held to 0..SQLITE_MAX_INT, so that binding it can never fail."""
+    return min(max(0, value), SQLITE_MAX_INT)
+
+
 def filter_from_params(params: Mapping[str, str], now: float) -> CallFilter:
     """A CallFilter from query parameters (`agent`, `since`, `until`, `min_heat`, `alert`, `q`,
     `limit`, `offset`), as the history page sends them; InputError for a malformed value."""
@@ -86,9 +96,12 @@ def filter_from_params(params: Mapping[str, str], now: float) -> CallFilter:
         if raw in (None, ""):
             return None
         try:
-            return float(raw)
+            value = float(raw)
         except ValueError:
-            raise InputError(f"{key} must be a number, not {raw!r}") from None
+            value = math.nan
+        if not math.isfinite(value):
+            raise InputError(f"{key} must be a finite number, not {raw!r}") from None
+        return value
 
     def when(key: str) -> float | None:
         raw = params.get(key)
@@ -103,7 +116,7 @@ def filter_from_params(params: Mapping[str, str], now: float) -> CallFilter:
         alert_kind=params.get("alert") or None,
         text=params.get("q") or None,
         limit=max(1, min(int(limit), 1000)) if limit is not None else 200,
-        offset=max(0, int(offset)) if offset is not None else 0,
+        offset=min(max(0, int(offset)), SQLITE_MAX_INT) if offset is not None else 0,
     )
 
 
@@ -144,7 +157,7 @@ def list_calls(conn: sqlite3.Connection, where: CallFilter) -> list[CallRow]:
         params += [like, like, like]
     sql = _LIST_SQL + (" WHERE " + " AND ".join(clauses) if clauses else "")
     sql += " ORDER BY c.started_ts DESC, c.pk DESC LIMIT ? OFFSET ?"
-    rows = conn.execute(sql, [*params, max(0, where.limit), max(0, where.offset)]).fetchall()
+    rows = conn.execute(sql, [*params, _sql_int(where.limit), _sql_int(where.offset)]).fetchall()
     return [
         CallRow(
             pk=r[0],
@@ -168,7 +181,12 @@ def resolve_call(conn: sqlite3.Connection, ref: str) -> int:
     """The row key for `#<pk>` or a call id (its newest call); StoreError if there is none."""
     ref = ref.strip()
     if ref.startswith("#") and ref[1:].isdigit():
-        row = conn.execute("SELECT pk FROM calls WHERE pk = ?", (int(ref[1:]),)).fetchone()
+        pk = int(ref[1:])  # past SQLite's integer range no row can have it, and binding it would fail
+        row = (
+            conn.execute("SELECT pk FROM calls WHERE pk = ?", (pk,)).fetchone()
+            if pk <= SQLITE_MAX_INT
+            else None
+        )
     else:
         row = conn.execute("SELECT pk FROM calls WHERE id = ? ORDER BY pk DESC LIMIT 1", (ref,)).fetchone()
     if row is None:
