@@ -8,7 +8,7 @@ import pytest
 from support.process import free_port, heatmon
 
 from monitor.cli.demo import agents_hottest_first
-from monitor.demo.floor import load_demo_calls
+from monitor.demo.simulation import load_demo_calls
 from monitor.paths import BUNDLED_MODELS
 
 CALL = BUNDLED_MODELS / "demo_calls" / "heat-deescalation.jsonl"
