@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.process import free_port, heatmon
+from support.process import error_lines, free_port, heatmon
 
 from monitor.cli.demo import agents_hottest_first
 from monitor.demo.simulation import load_demo_calls
@@ -31,7 +31,7 @@ def test_a_bad_hub_url_is_one_line_at_once(url: str, says: str) -> None:
     result = heatmon("replay", "--fast", "--hub", url, str(CALL), timeout=60)
     assert result.code == 2, result.stderr
     assert result.stdout == ""  # refused before the first event
-    lines = result.stderr.strip().splitlines()
+    lines = error_lines(result.stderr)
     assert len(lines) == 1 and "Traceback" not in result.stderr and says in lines[0], result.stderr
 
 

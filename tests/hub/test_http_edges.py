@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from support.pages import SAM, HubThread, tokens
-from support.process import heatmon
+from support.process import error_lines, heatmon
 from support.store_events import call_events
 
 from monitor.hub.server import Hub, serve_hub
@@ -129,4 +129,4 @@ def test_the_cli_takes_a_call_number_beyond_sqlite_in_one_line(hub: HistoryHub, 
     """`heatmon report/export '#99999999999999999999999'` says there is no such call, in one line."""
     result = heatmon(command, "#99999999999999999999999", "--data", str(hub.data), timeout=60)
     assert result.code != 0 and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert len(error_lines(result.stderr)) == 1, result.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.ko_speech import write_wav
-from support.process import HEATMON, Result, heatmon
+from support.process import HEATMON, Result, error_lines, heatmon
 
 
 def with_rate(path: Path, rate: int) -> Path:
@@ -28,7 +28,7 @@ def with_rate(path: Path, rate: int) -> Path:
 def refused(result: Result, says: str) -> None:
     assert result.code == 2, result.stderr
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = error_lines(result.stderr)
     assert len(lines) == 1 and lines[0].startswith("heatmon: error:") and says in lines[0], result.stderr
 
 

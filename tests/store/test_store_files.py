@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from support.process import HubProcess, heatmon, run
+from support.process import HubProcess, error_lines, heatmon, run
 from support.store_events import call_events
 
 from monitor.hub.auth import Tokens
@@ -75,5 +75,5 @@ def test_a_store_damaged_in_the_middle_is_refused_at_start_with_one_line(tmp_pat
     result = heatmon("hub", "--data", str(tmp_path), "--port", "0", "--quiet", timeout=30)
     assert result.code != 0
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = error_lines(result.stderr)
     assert len(lines) == 1 and str(path) in lines[0] and "damaged" in lines[0], result.stderr

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support.process import heatmon
+from support.process import error_lines, heatmon
 
 from monitor.analysis.sentiment import MAX_TURN_TEXT
 
@@ -21,7 +21,7 @@ def refused(args: list[str], says: str, stdin: str | None = None) -> str:
     result = heatmon(*args, stdin=stdin, timeout=60)
     assert result.code == 2, result.stderr
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = error_lines(result.stderr)
     assert len(lines) == 1 and lines[0].startswith("heatmon: error:") and says in lines[0], result.stderr
     return lines[0]
 
