@@ -100,7 +100,7 @@ def filter_from_params(params: Mapping[str, str], now: float) -> CallFilter:
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
-            raise InputError(f"{key} must be a finite number, not {raw!r}") from None
+            raise InputError(f"{key} must be a number, not {raw!r}") from None
         return value
 
     def when(key: str) -> float | None:
