@@ -220,3 +220,49 @@ def _is_digit_word(tokens: Sequence[str], i: int) -> bool:
         return False
     word = _bare(tokens[i])
     return word in UNITS or word in TEENS or word in TENS or bool(_DIGIT_TOKEN.match(word))
+
+
+class LiveRedactor:
+    """Masks events on their way to the live board, as `--redact` asks, before anything keeps them.
+
+    Per call and party it keeps the digit count of the number the last turn ended with, so a
+    card number read in groups is masked from the group that makes it long enough onwards,
+    in partials too (the store, which can still rewrite a turn, masks the earlier groups as
+    well). A short acknowledgement by the other party does not end the number; a real turn
+    does. Pure: events in, masked copies out.
+    """
+
+    #: An other-party turn this short and without digits is an acknowledgement, not a new topic.
+    BACKCHANNEL_WORDS = 3
+    #: Calls remembered at most (a hub that never sees call_ended must not grow without bound).
+    MAX_CALLS = 50_000
+
+    def __init__(self, min_digits: int = MIN_DIGITS) -> None:
+        self.min_digits = min_digits
+        self._carry: dict[str, dict[str, int]] = {}  # call -> speaker -> digits carried
+
+    def event(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """A masked copy of a wire event: spoken text, words, alert messages and evidence."""
+        kind, call = event.get("type"), str(event.get("call"))
+        if kind in ("call_started", "call_ended"):
+            self._carry.pop(call, None)
+        text = event.get("text")
+        if kind not in ("turn", "partial") or not isinstance(text, str):
+            return redact_event(event, self.min_digits)
+        speaker = str(event.get("speaker"))
+        carried = self._carry.get(call, {})
+        if kind == "turn" and (len(text.split()) > self.BACKCHANNEL_WORDS or digit_runs(text.split(), 1)):
+            carried = {speaker: carried.get(speaker, 0)}  # a real turn ends the other party's number
+        result = redact_continuing(text, "", carried.get(speaker, 0), self.min_digits)
+        out = redact_event({**event, "text": result.text}, self.min_digits)
+        if result.masked_head and isinstance(event.get("words"), (list, tuple)):
+            out["words"] = mask_word_span(out["words"], 0, result.masked_head)
+        if kind == "turn":
+            if call not in self._carry and len(self._carry) >= self.MAX_CALLS:
+                self._carry.clear()
+            self._carry[call] = {**carried, speaker: result.carry}
+        return out
+
+    def forget(self, call: str) -> None:
+        """Drop what is remembered of a call (it left the floor)."""
+        self._carry.pop(call, None)

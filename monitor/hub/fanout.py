@@ -3,10 +3,14 @@
 A viewer that keeps up (nothing queued, room in its socket buffer) gets each tick's batch
 written at once, without a task switch. One that falls behind gets its events queued and
 sent by its own task, which waits for the socket to drain; while queued, `heat` and
-`partial` are coalesced to the newest per call (and speaker) and everything else is kept.
-A viewer whose queue passes its bound, or whose socket takes nothing for `stall_timeout`,
-is cut off with 1008 "viewer too slow", so it can neither grow the hub's memory nor slow
-the other viewers.
+`partial` are coalesced to the newest per call (and speaker), a partial is dropped once
+its speaker's turn follows, and everything else is kept. So a queue holds at most one heat
+and two partials per call beside what must be kept; its bound counts only the latter (turns,
+alerts, coach, call starts and ends, acks, messages), and the bytes of everything queued.
+A viewer whose queue passes either bound, or whose socket takes nothing for
+`stall_timeout`, is cut off with 1008 "viewer too slow", so it can neither grow the hub's
+memory nor slow the other viewers; it reconnects with `last_seq` and is replayed what it
+missed, coalesced the same way.
 """
 
 from __future__ import annotations
@@ -29,33 +33,50 @@ TOO_SLOW = "viewer too slow"
 
 
 class ViewerQueue:
-    """Events waiting for one viewer, coalescing heat/partials, with a bound. Pure."""
+    """Events waiting for one viewer, coalescing heat/partials, with bounds. Pure.
 
-    __slots__ = ("bound", "entries", "index", "size")
+    `bound` counts the events that cannot be coalesced (the coalesced ones are at most three
+    per call); `byte_bound` the characters of JSON of everything queued."""
 
-    def __init__(self, bound: int) -> None:
+    __slots__ = ("bound", "byte_bound", "chars", "entries", "index", "kept", "size")
+
+    def __init__(self, bound: int, byte_bound: int = 8 * 1024 * 1024) -> None:
         self.bound = bound
+        self.byte_bound = byte_bound
         self.entries: list[Stamped | None] = []
         self.index: dict[tuple[str, str, str], int] = {}  # coalescing key -> position in entries
-        self.size = 0
+        self.size = 0  # events queued
+        self.kept = 0  # of which cannot be coalesced
+        self.chars = 0  # characters of JSON queued
 
     def put(self, stamped: Stamped) -> bool:
-        """Queue one event; False if the queue is past its bound (the viewer must be cut off)."""
+        """Queue one event; False if the queue is past a bound (the viewer must be cut off)."""
         key = stamped.key
         if key is not None:
-            at = self.index.get(key)
-            if at is not None:
-                self.entries[at] = None  # an older heat/partial not yet sent: only the newest matters
-                self.size -= 1
+            self._drop(key)  # an older heat/partial not yet sent: only the newest matters
             self.index[key] = len(self.entries)
+        else:
+            self.kept += 1
+            if stamped.supersedes is not None:
+                self._drop(stamped.supersedes)  # the turn replaces its speaker's partial
         self.entries.append(stamped)
         self.size += 1
-        return self.size <= self.bound
+        self.chars += len(stamped.json)
+        return self.kept <= self.bound and self.chars <= self.byte_bound
+
+    def _drop(self, key: tuple[str, str, str]) -> None:
+        at = self.index.pop(key, None)
+        if at is not None:
+            old = self.entries[at]
+            if old is not None:
+                self.entries[at] = None
+                self.size -= 1
+                self.chars -= len(old.json)
 
     def take(self) -> list[str]:
         """Everything queued, oldest first, as encoded events; the queue is left empty."""
         taken = [s.json for s in self.entries if s is not None]
-        self.entries, self.index, self.size = [], {}, 0
+        self.entries, self.index, self.size, self.kept, self.chars = [], {}, 0, 0, 0
         return taken
 
 
@@ -75,6 +96,7 @@ class Viewer:
         agent: str | None,
         name: str,
         bound: int,
+        byte_bound: int = 8 * 1024 * 1024,
         per_message: int,
         stall_timeout: float,
         write_limit: int,
@@ -83,7 +105,7 @@ class Viewer:
         self.ws = ws
         self.agent = agent  # None: a supervisor, sees every call
         self.name = name
-        self.queue = ViewerQueue(bound)
+        self.queue = ViewerQueue(bound, byte_bound)
         self.per_message = per_message
         self.stall_timeout = stall_timeout
         self.write_limit = write_limit
@@ -129,7 +151,9 @@ class Viewer:
             if agent is None or stamped.agent == agent:
                 queued = True
                 if not put(stamped):
-                    self.cut_off(f"queue passed {self.queue.bound} events")
+                    q = self.queue
+                    past = f"{q.bound} events" if q.kept > q.bound else f"{q.byte_bound // 1024} KiB"
+                    self.cut_off(f"queue passed {past}")
                     return
         if queued:
             self.wake.set()

@@ -13,6 +13,7 @@ from itertools import islice
 from typing import Any
 
 from monitor.events import turn_score
+from monitor.redact import LiveRedactor
 
 #: Events a slow viewer may get only the newest of, per call (and speaker for partials).
 COALESCED = frozenset({"heat", "partial"})
@@ -22,6 +23,8 @@ HISTORY_KEPT = 120
 ALERTS_PER_CALL = 20
 MESSAGES_PER_CALL = 20
 ALERT_FEED_KEPT = 200
+#: Characters of turn JSON a call keeps for the board (the newest turn is always kept).
+TURN_CHARS_PER_CALL = 64 * 1024
 
 
 class FloorError(Exception):
@@ -36,6 +39,8 @@ class Stamped:
     agent: str | None
     key: tuple[str, str, str] | None  # coalescing key; None = never dropped
     json: str
+    # The coalescing key of what this event makes stale: a turn ends its speaker's partial.
+    supersedes: tuple[str, str, str] | None = None
 
 
 def encode(data: Any) -> str:
@@ -62,6 +67,7 @@ class CallState:
     # Turns as the JSON the hub forwarded: a dict with a nested sentiment dict per turn would
     # put 100,000 more objects under the cyclic GC on a floor of 2,000 calls.
     turns: deque[str] = field(default_factory=lambda: deque(maxlen=TURNS_KEPT))
+    turn_chars: int = 0  # characters in `turns`, kept under TURN_CHARS_PER_CALL
     partials: dict[str, str] = field(default_factory=lambda: {"caller": "", "agent": ""})
     coach: dict[str, Any] | None = None
     # Coach events with an empty prompt only tick steps; a page opened after one still needs the
@@ -69,6 +75,13 @@ class CallState:
     coach_prompt: dict[str, Any] | None = None
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MESSAGES_PER_CALL))
+
+    def other_call(self, started: dict[str, Any]) -> bool:
+        """Is this `call_started` another call under the same id (not a re-announcement)? The
+        store draws the same line: another start time or another agent is another call."""
+        return (self.started_at is not None and started.get("started_at") != self.started_at) or (
+            self.agent is not None and started.get("agent") != self.agent
+        )
 
     def apply(self, event: dict[str, Any], now: float, encoded: str) -> None:
         """Fold one event (already stamped with `seq`, and `encoded` as JSON) into the state."""
@@ -86,7 +99,7 @@ class CallState:
         elif kind == "partial":
             self.partials[event["speaker"]] = event["text"]
         elif kind == "turn":
-            self.turns.append(encoded)
+            self.keep_turn(encoded)
             self.partials[event["speaker"]] = ""
             score = turn_score(event) if event["speaker"] == "caller" else None
             if score is not None:
@@ -106,11 +119,25 @@ class CallState:
             self.ended, self.ended_at = True, now
             self.partials = {"caller": "", "agent": ""}
 
-    def to_json(self) -> str:
-        """The CALLSTATE as JSON, the stored turns spliced in as they are."""
+    def keep_turn(self, encoded: str) -> None:
+        """Keep a turn's JSON for the board: the newest TURNS_KEPT, within TURN_CHARS_PER_CALL."""
+        if len(self.turns) == self.turns.maxlen:
+            self.turn_chars -= len(self.turns[0])
+        self.turns.append(encoded)
+        self.turn_chars += len(encoded)
+        while self.turn_chars > TURN_CHARS_PER_CALL and len(self.turns) > 1:
+            self.turn_chars -= len(self.turns.popleft())
+
+    def head_json(self) -> str:
+        """The CALLSTATE as JSON up to its turns: `head_json() + ",".join(turns) + "]}"`."""
         head = encode(self._fields())
         assert head.endswith('"turns":[]}')
-        return head[:-3] + "[" + ",".join(self.turns) + "]}"
+        return head[:-2]
+
+    def to_json(self, turns: int = TURNS_KEPT) -> str:
+        """The CALLSTATE as JSON with its newest `turns` turns, spliced in as they are."""
+        kept = list(islice(self.turns, max(0, len(self.turns) - turns), None))
+        return self.head_json() + ",".join(kept) + "]}"
 
     def to_dict(self) -> dict[str, Any]:
         """The CALLSTATE as a dict."""
@@ -151,16 +178,24 @@ class Floor:
         *,
         first_seq: int = 1,
         replay_window: int = 50_000,
+        window_bytes: int = 64 * 1024 * 1024,
+        snapshot_bytes: int = 32 * 1024 * 1024,
         ended_retention: float = 300.0,
         silent_retention: float = 7200.0,
+        redact: bool = False,
     ):
         self.seq = first_seq - 1
         self.calls: dict[str, CallState] = {}
         # Plain tuples (seq, agent, key, json), not Stamped objects: the cyclic GC untracks tuples
-        # of strings and numbers, so a full window does not lengthen its pauses.
-        self.window: deque[tuple[int, str | None, tuple[str, str, str] | None, str]] = deque(
-            maxlen=replay_window
-        )
+        # of strings and numbers, so a full window does not lengthen its pauses. Bounded by
+        # count and by the characters of JSON it holds (about its bytes: events are mostly ASCII).
+        self.window: deque[tuple[int, str | None, tuple[str, str, str] | None, str]] = deque()
+        self.window_events = replay_window
+        self.window_bytes = window_bytes
+        self.window_chars = 0
+        self.snapshot_bytes = snapshot_bytes
+        # With --redact, spoken digits are masked before the floor, the fan-out or the store see them.
+        self.redactor = LiveRedactor() if redact else None
         self.alert_feed: deque[dict[str, Any]] = deque(maxlen=ALERT_FEED_KEPT)
         self.ended_retention = ended_retention
         self.silent_retention = silent_retention
@@ -170,15 +205,25 @@ class Floor:
         data = {**event, "seq": self.seq}
         kind = data["type"]
         key = (data["call"], kind, data.get("speaker", "")) if kind in COALESCED else None
-        stamped = Stamped(self.seq, call.agent if call else None, key, encode(data))
-        self.window.append((stamped.seq, stamped.agent, stamped.key, stamped.json))
+        ends = (data["call"], "partial", data.get("speaker", "")) if kind == "turn" else None
+        stamped = Stamped(self.seq, call.agent if call else None, key, encode(data), ends)
+        window = self.window
+        window.append((stamped.seq, stamped.agent, stamped.key, stamped.json))
+        self.window_chars += len(stamped.json)
+        while len(window) > self.window_events or (self.window_chars > self.window_bytes and len(window) > 1):
+            self.window_chars -= len(window.popleft()[3])
         return data, stamped
 
     def publish(self, event: dict[str, Any], now: float) -> tuple[dict[str, Any], Stamped]:
         """Number a validated wire-contract event, fold it into its call, and keep it for replay;
         the event with its `seq`, and as the hub forwards it."""
+        if self.redactor is not None:
+            event = self.redactor.event(event)
         call_id = event["call"]
         call = self.calls.get(call_id)
+        if call is not None and event["type"] == "call_started" and call.other_call(event):
+            self._forget(call_id)  # the id was used again: nothing of the earlier call may show
+            call = None
         if call is None:
             call = self.calls[call_id] = CallState(call_id)
         if event["type"] == "call_started":
@@ -207,6 +252,8 @@ class Floor:
         call = self.calls.get(call_id)
         if call is None:
             raise FloorError(f"unknown call {call_id!r}")
+        if self.redactor is not None:
+            text = self.redactor.event({"type": "supervisor_message", "text": text})["text"]
         event = {
             "type": "supervisor_message",
             "call": call_id,
@@ -220,14 +267,27 @@ class Floor:
         return data, stamped
 
     def snapshot_json(self, agent: str | None) -> str:
-        """The welcome's snapshot, as JSON, for a viewer limited to `agent` (None: everything)."""
-        calls = [c.to_json() for c in self.calls.values() if agent is None or c.agent == agent]
+        """The welcome's snapshot, as JSON, for a viewer limited to `agent` (None: everything).
+
+        Within `snapshot_bytes` (characters of JSON): past it, every call keeps fewer of its
+        newest turns (50, 25, 12, ... 0) until it fits; calls, heat and alerts are always there."""
+        calls = [c for c in self.calls.values() if agent is None or c.agent == agent]
         if agent is None:
             alerts = list(self.alert_feed)
         else:
-            mine = {c.call for c in self.calls.values() if c.agent == agent}
+            mine = {c.call for c in calls}
             alerts = [a for a in self.alert_feed if a["call"] in mine]
-        return '{"calls":[' + ",".join(calls) + '],"alerts":' + encode(alerts) + "}"
+        alerts_json = encode(alerts)
+        heads = [c.head_json() for c in calls]
+        fixed = len(alerts_json) + sum(len(h) for h in heads) + 32
+        keep = TURNS_KEPT
+        while keep and fixed + sum(_newest_chars(c.turns, keep) for c in calls) > self.snapshot_bytes:
+            keep //= 2
+        bodies = [
+            head + ",".join(islice(c.turns, max(0, len(c.turns) - keep), None)) + "]}"
+            for head, c in zip(heads, calls, strict=True)
+        ]
+        return '{"calls":[' + ",".join(bodies) + '],"alerts":' + alerts_json + "}"
 
     def snapshot(self, agent: str | None) -> dict[str, Any]:
         """The snapshot as a dict (the HTTP API, tests)."""
@@ -236,13 +296,19 @@ class Floor:
 
     def since(self, last_seq: int, agent: str | None) -> list[str] | None:
         """The encoded events after `last_seq` the viewer may see, or None if the window no longer
-        has them all (or `last_seq` is from another life of the hub)."""
+        has them all (or `last_seq` is from another life of the hub). Of heat and partials only
+        the newest per call (and speaker) is replayed, as a slow viewer's queue would keep them."""
         if last_seq == self.seq:
             return []
         if not self.window or last_seq > self.seq or last_seq < self.window[0][0] - 1:
             return None
         start = last_seq + 1 - self.window[0][0]  # the window's seqs are contiguous
-        return [s[3] for s in islice(self.window, start, None) if agent is None or s[1] == agent]
+        mine = [s for s in islice(self.window, start, None) if agent is None or s[1] == agent]
+        newest: dict[tuple[str, str, str], int] = {}
+        for position, entry in enumerate(mine):
+            if entry[2] is not None:
+                newest[entry[2]] = position
+        return [e[3] for i, e in enumerate(mine) if e[2] is None or newest[e[2]] == i]
 
     def expire(self, now: float) -> list[str]:
         """Forget calls that ended more than `ended_retention` seconds ago, and calls silent for
@@ -254,8 +320,22 @@ class Floor:
             or now - c.seen_at > self.silent_retention
         ]
         for call_id in gone:
-            del self.calls[call_id]
+            self._forget(call_id, alerts=False)
         return gone
+
+    def _forget(self, call_id: str, *, alerts: bool = True) -> None:
+        """Take a call off the floor (and with `alerts`, its alerts out of the feed)."""
+        del self.calls[call_id]
+        if alerts and any(a["call"] == call_id for a in self.alert_feed):
+            kept = [a for a in self.alert_feed if a["call"] != call_id]
+            self.alert_feed = deque(kept, maxlen=ALERT_FEED_KEPT)
+        if self.redactor is not None:
+            self.redactor.forget(call_id)
+
+
+def _newest_chars(turns: deque[str], keep: int) -> int:
+    """Characters of the newest `keep` turns, and their commas."""
+    return sum(len(t) + 1 for t in islice(turns, max(0, len(turns) - keep), None))
 
 
 @dataclass(slots=True)

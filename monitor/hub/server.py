@@ -54,9 +54,13 @@ class HubConfig:
     max_tick: float = 0.05
     tick_per_supervisor: float = 0.00005
     per_message: int = 500  # events per batch message
-    viewer_bound: int = 5_000  # queued events past which a viewer is cut off
+    viewer_bound: int = 5_000  # queued events that cannot be coalesced past which a viewer is cut off
+    viewer_bytes: int = 8 * 1024 * 1024  # queued JSON past which a viewer is cut off
     stall_timeout: float = 5.0  # a viewer socket that takes nothing for this long is cut off
     replay_window: int = 50_000  # events kept for reconnects with last_seq
+    replay_window_bytes: int = 64 * 1024 * 1024  # and at most this much of their JSON
+    welcome_bytes: int = 32 * 1024 * 1024  # a welcome past this keeps fewer (the newest) turns per call
+    redact: bool = False  # mask spoken digit runs before the floor, the fan-out and the store
     ended_retention: float = 300.0  # seconds an ended call stays on the board
     hello_timeout: float = 10.0
     max_message: int = 64 * 1024
@@ -77,6 +81,9 @@ class Hub:
         self.floor = Floor(
             first_seq=int(time.time() * 1000) * 1000,
             replay_window=config.replay_window,
+            window_bytes=config.replay_window_bytes,
+            snapshot_bytes=config.welcome_bytes,
+            redact=config.redact,
             ended_retention=config.ended_retention,
         )
         self.ledger = PublisherLedger()
@@ -191,6 +198,7 @@ class Hub:
             agent=grant.agent,
             name=grant.name,
             bound=self.config.viewer_bound,
+            byte_bound=self.config.viewer_bytes,
             per_message=self.config.per_message,
             stall_timeout=self.config.stall_timeout,
             write_limit=self.config.write_limit,

@@ -54,8 +54,8 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
-        # call id -> (pk, started_at) of its newest row; cleared whenever a transaction fails
-        self._calls: dict[str, tuple[int, str | None]] = {}
+        # call id -> (pk, started_at, agent) of its newest row; cleared whenever a transaction fails
+        self._calls: dict[str, tuple[int, str | None, str | None]] = {}
         self._redactor = TurnRedactor()
 
     @classmethod
@@ -190,16 +190,16 @@ class Store:
             (row[4], row[9], pk, row[3], row[5], row[6], old[4]),
         )
 
-    def _newest(self, call: str) -> tuple[int, str | None] | None:
+    def _newest(self, call: str) -> tuple[int, str | None, str | None] | None:
         if call not in self._calls:
             if len(self._calls) > 50_000:
                 self._calls.clear()  # a long-running hub must not grow this without bound
             row = self.conn.execute(
-                "SELECT pk, started_at FROM calls WHERE id = ? ORDER BY pk DESC LIMIT 1", (call,)
+                "SELECT pk, started_at, agent FROM calls WHERE id = ? ORDER BY pk DESC LIMIT 1", (call,)
             ).fetchone()
             if row is None:
                 return None
-            self._calls[call] = (int(row[0]), row[1])
+            self._calls[call] = (int(row[0]), row[1], row[2])
         return self._calls[call]
 
     def _call_pk(self, call: str) -> int:
@@ -209,15 +209,21 @@ class Store:
             return known[0]
         cur = self.conn.execute("INSERT INTO calls (id, started_ts) VALUES (?, ?)", (call, time.time()))
         pk = int(cur.lastrowid or 0)
-        self._calls[call] = (pk, None)
+        self._calls[call] = (pk, None, None)
         return pk
 
     def _start_call(self, call: str, event: Mapping[str, Any]) -> int:
         started_at = event.get("started_at")
         started_ts = iso_to_ts(started_at if isinstance(started_at, str) else None) or time.time()
         values = (event.get("agent"), event.get("caller_name"), event.get("source"), started_at, started_ts)
+        agent = event.get("agent")
         known = self._newest(call)
-        if known is None or (known[1] is not None and known[1] != started_at):
+        # Another start time or another agent: the id was used again for another call.
+        if (
+            known is None
+            or (known[1] is not None and known[1] != started_at)
+            or (known[2] is not None and known[2] != agent)
+        ):
             cur = self.conn.execute(
                 "INSERT INTO calls (agent, caller_name, source, started_at, started_ts, id)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -231,7 +237,11 @@ class Store:
                 " WHERE pk = ?",
                 (*values, pk),
             )
-        self._calls[call] = (pk, started_at if isinstance(started_at, str) else None)
+        self._calls[call] = (
+            pk,
+            started_at if isinstance(started_at, str) else None,
+            agent if isinstance(agent, str) else None,
+        )
         return pk
 
     # -- reading and retention -------------------------------------------------------------

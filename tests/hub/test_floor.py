@@ -155,11 +155,12 @@ def test_viewer_queue_coalesces_heat_and_partials_keeps_the_rest():
 
 
 def test_viewer_queue_reports_passing_its_bound():
-    """`put` says False once more than `bound` events wait, coalesced ones not counted twice."""
+    """`put` says False once more than `bound` events that cannot be coalesced wait; heat and
+    partials (at most three per call) do not count against it."""
     queue = ViewerQueue(bound=3)
-    assert all(queue.put(stamp(i, "heat")) for i in range(50))
-    assert queue.put(stamp(60, "turn")) and queue.put(stamp(61, "turn"))
-    assert not queue.put(stamp(62, "alert"))
+    assert all(queue.put(stamp(i, "heat", call=f"c{i}")) for i in range(50))
+    assert queue.put(stamp(60, "turn")) and queue.put(stamp(61, "turn")) and queue.put(stamp(62, "alert"))
+    assert not queue.put(stamp(63, "coach"))
 
 
 def test_batches_are_valid_json_and_split():
