@@ -28,6 +28,7 @@ from monitor.demo.simulation import (
 from monitor.errors import InputError, ModelError
 from monitor.hub.auth import Tokens
 from monitor.hub.publisher import Publisher
+from monitor.hub.server import HubConfig
 from monitor.paths import data_dir
 from monitor.review.history import register_history
 from monitor.store import StoreReader, StoreSink, db_path
@@ -97,7 +98,9 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--model", metavar="DIR|NAME", help="audio mode: the English Vosk model (see `heatmon models`)"
     )
     p.add_argument(
-        "--redact", action="store_true", help="store spoken card numbers and long digit runs masked"
+        "--redact",
+        action="store_true",
+        help="mask spoken card numbers and long digit runs, on the live board and in the store",
     )
     add_data_options(p)
     p.set_defaults(func=run_demo)
@@ -219,7 +222,8 @@ async def _demo(
 async def _hub(args: argparse.Namespace, tokens: Tokens, sink: StoreSink, data: Path) -> AsyncIterator[str]:
     """The hub with the call history of the demo's store, running for the block; yields its
     http base URL."""
-    async with listening(tokens, host=args.host, port=args.port, sink=sink) as hub:
+    config = HubConfig(redact=args.redact)
+    async with listening(tokens, host=args.host, port=args.port, sink=sink, config=config) as hub:
         register_history(hub.api, StoreReader(db_path(data)), redact=args.redact)
         print(f"hub listening on {hub.url}", flush=True)
         yield hub.http_url

@@ -19,7 +19,7 @@ from monitor.cli.store import days
 from monitor.errors import HeatmonError, InputError
 from monitor.events import ROLES
 from monitor.hub.auth import Grant, Tokens, default_tokens_path
-from monitor.hub.server import Hub, serve_hub, ssl_context
+from monitor.hub.server import Hub, HubConfig, serve_hub, ssl_context
 from monitor.paths import data_dir
 from monitor.review.history import register_history
 from monitor.store import Store, StoreReader, StoreSink, db_path
@@ -67,7 +67,9 @@ examples:
         "--no-store", action="store_true", help="keep no history: run without the SQLite call store"
     )
     hub.add_argument(
-        "--redact", action="store_true", help="store spoken card numbers and long digit runs masked"
+        "--redact",
+        action="store_true",
+        help="mask spoken card numbers and long digit runs, on the live board and in the store",
     )
     hub.add_argument(
         "--retain-days",
@@ -192,6 +194,7 @@ async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLConte
                 ssl=context,
                 allowed_origins=args.allow_origin,
                 sink=sink,
+                config=HubConfig(redact=args.redact),
             )
         )
         register_history(
