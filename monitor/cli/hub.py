@@ -181,8 +181,13 @@ def run_hub(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLContext | None) -> int:
     data = args.data or data_dir()
     sink = None if args.no_store else StoreSink(db_path(data), redact=args.redact)
+    live: list[dict[str, Any]] = []
     if sink is not None:
         print(f"call store: {db_path(data)}", flush=True)
+        # The calls in progress go back on the floor, so pages opened after a restart miss nothing.
+        live = await asyncio.to_thread(_live_calls, db_path(data))
+        if live:
+            print(f"floor: {len(live)} call{'' if len(live) == 1 else 's'} in progress, from the call store")
     async with contextlib.AsyncExitStack() as stack:
         if sink is not None:
             stack.push_async_callback(sink.aclose)
@@ -195,6 +200,7 @@ async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLConte
                 allowed_origins=args.allow_origin,
                 sink=sink,
                 config=HubConfig(redact=args.redact),
+                live_calls=live,
             )
         )
         register_history(
@@ -232,6 +238,11 @@ async def _cancelled(task: asyncio.Task[Any]) -> None:
     """Cancel a background task and wait for it to end."""
     task.cancel()
     await asyncio.wait([task])
+
+
+def _live_calls(path: Path) -> list[dict[str, Any]]:
+    with Store.open(path, create=False) as store:
+        return store.live_calls(time.time())
 
 
 async def _retain(path: Path, days: float, every: float = 24 * 3600.0) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -233,6 +234,36 @@ class Floor:
         if data["type"] == "alert":
             self.alert_feed.append(call.alerts[data["id"]])
         return data, stamped
+
+    def seed(self, live: Mapping[str, Any]) -> None:
+        """Put a call in progress back on the floor from what the store kept of it (a hub that
+        restarts: `Store.live_calls`), without numbering anything: its events keep their seqs.
+        `live["heard_at"]` (wall clock) is when the call was last heard of."""
+        mask = self.redactor.event if self.redactor is not None else dict
+        started = dict(live["call"])
+        call_id = started["call"]
+        if call_id in self.calls:
+            self._forget(call_id)
+        call = self.calls[call_id] = CallState(call_id)
+        heard_at = float(live.get("heard_at") or 0.0)
+        call.apply(started, heard_at, "")
+        for turn in live.get("turns", ()):
+            turn = mask(turn)
+            call.apply(turn, heard_at, encode(turn))
+        call.sentiments.clear()
+        call.sentiments.extend((float(t), float(c)) for t, c in live.get("sentiments", ()))
+        for event in live.get("heat", ()):
+            call.apply(dict(event), heard_at, "")
+        for alert in live.get("alerts", ()):
+            call.apply(mask(alert), heard_at, "")
+        for ack in live.get("acks", ()):
+            acked = call.alerts.get(ack.get("id"))
+            if acked is not None:
+                acked["acked_by"], acked["acked_at"] = ack.get("by"), ack.get("at")
+        self.alert_feed.extend(call.alerts.values())
+        for event in live.get("coach", ()):
+            call.apply(dict(event), heard_at, "")
+        call.messages.extend(mask(m) for m in live.get("messages", ()))
 
     def ack_alert(self, call_id: str, alert_id: str, by: str, at: str) -> tuple[dict[str, Any], Stamped]:
         """A supervisor acknowledged an alert: mark it, and the `alert_ack` event to send to all."""

@@ -13,7 +13,7 @@ import socket
 import ssl as ssl_module
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,10 +275,16 @@ async def serve_hub(
     ssl: ssl_module.SSLContext | None = None,
     dashboard: Path = DASHBOARD,
     allowed_origins: Iterable[str] = (),
+    live_calls: Iterable[Mapping[str, Any]] = (),
 ) -> AsyncIterator[Hub]:
-    """Run a hub until the block ends: `async with serve_hub(tokens, port=0) as hub: hub.port`."""
+    """Run a hub until the block ends: `async with serve_hub(tokens, port=0) as hub: hub.port`.
+
+    `live_calls`: calls in progress to put back on the floor (`Store.live_calls` of the store
+    the hub writes to), so that pages opened after a restart miss nothing the store has."""
     config = config or HubConfig()
     hub = Hub(tokens, config=config, sink=sink)
+    for live in live_calls:
+        hub.floor.seed(live)
     async with serve(
         hub.handler,
         host,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.paths import private_dir
-from monitor.store.queries import CallFilter, CallRow, call_detail, list_calls, resolve_call
+from monitor.store.queries import CallFilter, CallRow, call_detail, list_calls, live_calls, resolve_call
 from monitor.store.redaction import TurnRedactor
 from monitor.store.rows import INSERTS, ROW_BUILDERS, TABLE_COLUMNS, RowBatch, dumps
 from monitor.store.schema import StoreError, iso_to_ts, migrate
@@ -253,6 +253,12 @@ class Store:
     def call_detail(self, ref: str) -> dict[str, Any]:
         """Everything about one call (by id, newest of that id, or `#pk`) that a review needs."""
         return call_detail(self.conn, resolve_call(self.conn, ref))
+
+    def live_calls(self, now: float, silent: float = 7200.0) -> list[dict[str, Any]]:
+        """The calls still in progress at `now` (no call_ended, heard of within `silent`
+        seconds), with what a live floor shows of each (`queries.live_calls`): what a hub
+        rebuilds its floor from when it starts."""
+        return live_calls(self.conn, now, silent)
 
     def purge(self, before_ts: float) -> int:
         """Delete the calls that started before `before_ts` (epoch seconds); return how many."""

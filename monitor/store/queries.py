@@ -315,3 +315,149 @@ def _with_seq(event: dict[str, Any], seq: int | None) -> dict[str, Any]:
     if seq is not None:
         event["seq"] = seq
     return event
+
+
+#: How far back a call may have started and still be live at a hub's start (a day: no call is longer).
+LIVE_LOOKBACK = 86_400.0
+
+
+def live_calls(conn: sqlite3.Connection, now: float, silent: float, turns: int = 50) -> list[dict[str, Any]]:
+    """The calls still in progress at `now`, newest first, as a live floor needs them to be
+    rebuilt after a hub restart: no call_ended, and heard of (start time plus the call time of
+    its last turn or heat change) within `silent` seconds. Per call: `call` (its call_started
+    event), its last `turns` turns, its caller turns' sentiment (`sentiments`, [t, compound]),
+    its last heat changes, its newest alerts with their acks, its newest coach events and
+    supervisor messages; every event a wire-contract dict with the `seq` it had."""
+    rows = conn.execute(
+        "SELECT pk, id, agent, caller_name, source, started_at, started_ts,"
+        " max(coalesce((SELECT max(t) FROM turns WHERE call_pk = pk), 0),"
+        " coalesce((SELECT max(t) FROM heat WHERE call_pk = pk), 0))"
+        " FROM calls WHERE ended = 0 AND started_ts >= ? ORDER BY started_ts DESC, pk DESC",
+        (now - LIVE_LOOKBACK,),
+    ).fetchall()
+    live = []
+    for pk, call_id, agent, caller_name, source, started_at, started_ts, last_t in rows:
+        if started_ts is None or started_ts + last_t < now - silent:
+            continue
+        if not isinstance(agent, str) or not isinstance(started_at, str):
+            continue  # a placeholder row whose call_started was never stored: no agent to show it to
+        started = {
+            "type": "call_started",
+            "call": call_id,
+            "t": 0.0,
+            "agent": agent,
+            "started_at": started_at,
+        }
+        started |= {k: v for k, v in (("caller_name", caller_name), ("source", source)) if v is not None}
+        live.append({**_live_call(conn, pk, started, turns), "heard_at": started_ts + last_t})
+    return live
+
+
+def _newest(conn: sqlite3.Connection, sql: str, pk: int, limit: int) -> list[tuple[Any, ...]]:
+    """The newest `limit` rows of a child-table query ordered newest first, returned oldest first."""
+    return list(reversed(conn.execute(sql + " LIMIT ?", (pk, limit)).fetchall()))
+
+
+def _live_call(conn: sqlite3.Connection, pk: int, started: dict[str, Any], turns: int) -> dict[str, Any]:
+    base = {"call": started["call"]}
+    kept_turns = []
+    for seq, t, speaker, text, start, end, sentiment, extra in _newest(
+        conn,
+        "SELECT seq, t, speaker, text, start_t, end_t, sentiment, extra FROM turns WHERE call_pk = ?"
+        " ORDER BY start_t DESC, t DESC",
+        pk,
+        turns,
+    ):
+        turn = {"type": "turn", **base, "t": t, "speaker": speaker, "text": text, "start": start, "end": end}
+        if sentiment:
+            turn["sentiment"] = json.loads(sentiment)
+        kept_turns.append(_with_seq(turn | (json.loads(extra) if extra else {}), seq))
+    sentiments = [
+        [t, compound]
+        for t, compound in _newest(
+            conn,
+            "SELECT t, compound FROM turns WHERE call_pk = ? AND speaker = 'caller' AND compound IS NOT NULL"
+            " ORDER BY t DESC",
+            pk,
+            120,
+        )
+    ]
+    heat = [
+        _with_seq(
+            {"type": "heat", **base, "t": t, "value": v, "level": lvl, "trend": tr, "reasons": _list(r)}, s
+        )
+        for s, t, v, lvl, tr, r in _newest(
+            conn,
+            "SELECT seq, t, value, level, trend, reasons FROM heat WHERE call_pk = ? ORDER BY t DESC",
+            pk,
+            120,
+        )
+    ]
+    alerts = [
+        _with_seq(
+            {
+                "type": "alert",
+                **base,
+                "t": t,
+                "id": aid,
+                "kind": kind,
+                "level": level,
+                "message": msg or "",
+                "evidence": _list(ev),
+            },
+            s,
+        )
+        for s, t, aid, kind, level, msg, ev in _newest(
+            conn,
+            "SELECT seq, t, alert_id, kind, level, message, evidence FROM alerts WHERE call_pk = ?"
+            " ORDER BY t DESC, rowid DESC",
+            pk,
+            20,
+        )
+    ]
+    acks = [
+        _with_t({"type": "alert_ack", **base, "id": aid, "by": by, "at": at}, t)
+        for aid, by, at, t in conn.execute(
+            "SELECT alert_id, by, at, t FROM acks WHERE call_pk = ? ORDER BY at, rowid", (pk,)
+        )
+    ]
+    coach_sql = "SELECT seq, t, step, prompt, phrases, done FROM coach WHERE call_pk = ?{}"
+    coach_sql += " ORDER BY t DESC, rowid DESC"
+    coach_rows = _newest(conn, coach_sql.format(" AND coalesce(prompt, '') != ''"), pk, 1)
+    coach_rows += [r for r in _newest(conn, coach_sql.format(""), pk, 1) if r not in coach_rows]
+    coach = [
+        _with_seq(
+            {
+                "type": "coach",
+                **base,
+                "t": t,
+                "step": step,
+                "prompt": prompt or "",
+                "phrases": _list(phr),
+                "done": json.loads(done) if done else {},
+            },
+            s,
+        )
+        for s, t, step, prompt, phr, done in sorted(coach_rows, key=lambda r: r[1])
+    ]
+    messages = [
+        _with_seq(
+            _with_t({"type": "supervisor_message", **base, "from": sender, "text": text, "at": at}, t), s
+        )
+        for s, sender, text, at, t in _newest(
+            conn,
+            "SELECT seq, sender, text, at, t FROM messages WHERE call_pk = ? ORDER BY at DESC, rowid DESC",
+            pk,
+            20,
+        )
+    ]
+    return {
+        "call": started,
+        "turns": kept_turns,
+        "sentiments": sentiments,
+        "heat": heat,
+        "alerts": alerts,
+        "acks": acks,
+        "coach": coach,
+        "messages": messages,
+    }
