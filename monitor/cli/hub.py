@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitor.cli.common import add_subparser
 from monitor.cli.console import inert
@@ -50,6 +51,7 @@ acknowledged only once they are stored.
 
 examples:
   heatmon hub
+  heatmon hub --host 0.0.0.0 --public-url http://hub.floor:8765
   heatmon hub --host 0.0.0.0 --port 9000 --allow-origin https://board.example
   heatmon hub --certfile hub.pem --keyfile hub.key
   heatmon hub --retain-days 90 --redact
@@ -88,6 +90,15 @@ examples:
         metavar="ORIGIN",
         help="a further browser origin allowed to connect, e.g. https://board.example (repeatable)",
     )
+    hub.add_argument(
+        "--public-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="the address people open the pages at, e.g. http://hub.floor:8765; pages from it may "
+        "connect (default: the addresses the hub listens on) and the links printed use it "
+        "(repeatable)",
+    )
     hub.add_argument("--quiet", action="store_true", help="log warnings only")
     hub.set_defaults(func=run_hub)
 
@@ -98,7 +109,8 @@ examples:
         description="""\
 Manage the hub's tokens file. Roles: publisher (may only publish calls), agent
 (sees only the calls whose agent is NAME), supervisor (sees every call). A
-running hub reads the file at start: restart it after adding tokens.
+running hub re-reads the file when it changes: a token added or removed takes
+effect within a second, without a restart.
 
 examples:
   heatmon token add --role agent --agent alice
@@ -175,10 +187,13 @@ def run_hub(args: argparse.Namespace) -> int:
     # The hub logs who connects and leaves itself; the library's line per HTTP request is noise.
     logging.getLogger("websockets").setLevel(logging.WARNING)
     print(f"tokens: {path}" + (" (created with fresh tokens)" if created else ""), flush=True)
-    return asyncio.run(_serve(args, tokens, context))
+    for url in args.public_url:
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            raise InputError(f"--public-url needs an http:// or https:// URL, not {url!r}")
+    return asyncio.run(_serve(args, tokens, context, path))
 
 
-async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLContext | None) -> int:
+async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLContext | None, path: Path) -> int:
     data = args.data or data_dir()
     sink = None if args.no_store else StoreSink(db_path(data), redact=args.redact)
     live: list[dict[str, Any]] = []
@@ -198,6 +213,8 @@ async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLConte
                 port=args.port,
                 ssl=context,
                 allowed_origins=args.allow_origin,
+                public_urls=args.public_url,
+                tokens_file=path,
                 sink=sink,
                 config=HubConfig(redact=args.redact),
                 live_calls=live,
@@ -210,9 +227,10 @@ async def _serve(args: argparse.Namespace, tokens: Tokens, context: ssl.SSLConte
             retention = asyncio.create_task(_retain(db_path(data), args.retain_days), name="retention")
             stack.push_async_callback(_cancelled, retention)
         print(f"hub listening on {hub.url}", flush=True)
+        base = args.public_url[0].rstrip("/") if args.public_url else hub.http_url
         # The links hold the tokens: a service's journal must not, so they are listed on demand.
         where = f" --tokens {args.tokens}" if args.tokens else f" --data {args.data}" if args.data else ""
-        print(f"  page links: heatmon token list --show{where} --url {hub.http_url}", flush=True)
+        print(f"  page links: heatmon token list --show{where} --url {base}", flush=True)
         print("  publishers: heatmon run/replay --hub " + hub.url, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -288,7 +306,7 @@ def run_token_add(args: argparse.Namespace) -> int:
     print(f"token: {grant.token}")
     if grant.role in PAGES:
         print(f"open: {page_url('http://127.0.0.1:8765', grant)}  (your hub's host and port)")
-    print("restart the hub to use it")
+    print("a hub running on this file takes it within a second")
     return 0
 
 

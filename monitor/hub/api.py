@@ -34,10 +34,18 @@ RouteHandler = Callable[[Grant, dict[str, str]], Awaitable[Any]]
 class HubApi:
     """Routes `/api/...` GET requests; roles allowed per route."""
 
-    def __init__(self, floor: Floor, tokens: Tokens, viewer_count: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        floor: Floor,
+        tokens: Tokens | Callable[[], Tokens],
+        viewer_count: Callable[[], int],
+        on_failed: Callable[[str, str], object] | None = None,
+    ) -> None:
         self.floor = floor
-        self.tokens = tokens
+        # The tokens, or how to get the current ones (a hub re-reads its tokens file).
+        self._tokens = tokens
         self.viewer_count = viewer_count
+        self.on_failed = on_failed  # (peer, reason) of a request refused for its token
         self.routes: dict[str, tuple[RouteHandler, frozenset[str]]] = {}
         self.route("floor", self._floor, roles=("supervisor", "agent"))
 
@@ -49,7 +57,11 @@ class HubApi:
     async def _floor(self, grant: Grant, params: dict[str, str]) -> Any:
         return self.floor.snapshot(grant.agent)
 
-    async def __call__(self, request: Request) -> Response:
+    @property
+    def tokens(self) -> Tokens:
+        return self._tokens if isinstance(self._tokens, Tokens) else self._tokens()
+
+    async def __call__(self, request: Request, peer: str = "") -> Response:
         parts = urlsplit(request.path)
         name = parts.path.removeprefix("/api/")
         if name == "health":
@@ -71,13 +83,16 @@ class HubApi:
         auth = request.headers.get("Authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
         grant, reason = None, "missing token"
+        tokens = self.tokens
         for role in sorted(roles):
             try:
-                grant = self.tokens.check(token, role)
+                grant = tokens.check(token, role)
                 break
             except AuthError as err:
                 reason = err.reason
         if grant is None:
+            if self.on_failed is not None:
+                self.on_failed(peer, f"GET /api/{name}: {reason}")
             return json_response(http.HTTPStatus.UNAUTHORIZED, {"error": reason})
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         if rest is not None:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from monitor.errors import InputError
 from monitor.events import ROLES
 from monitor.paths import private_dir
+
+log = logging.getLogger("monitor.hub")
 
 
 class AuthError(Exception):
@@ -160,6 +163,107 @@ class Tokens:
         tokens = Tokens.make()
         tokens.save(path)
         return tokens, True
+
+
+@dataclass(slots=True)
+class _Bucket:
+    left: float  # failures this source may still have before it is refused
+    at: float  # when `left` was last brought up to date
+    refused_until: float = 0.0
+
+
+@dataclass(slots=True)
+class LoginLimiter:
+    """Failed logins per source address, as a token bucket. Pure: the caller passes `now`.
+
+    A source may fail `failures` times, and earns one more try every `per / failures`
+    seconds; a source that used them all up is refused for `refuse_for` seconds, whatever
+    token it brings. At most `max_sources` addresses are remembered (a flood from many
+    addresses forgets the ones that have their full allowance back first)."""
+
+    failures: int = 10
+    per: float = 60.0
+    refuse_for: float = 60.0
+    max_sources: int = 10_000
+    _sources: dict[str, _Bucket] = field(default_factory=dict)
+
+    def refused(self, source: str, now: float) -> float:
+        """Seconds the source is still refused for (0: it may try)."""
+        bucket = self._sources.get(source)
+        if bucket is None or bucket.refused_until <= now:
+            return 0.0
+        return bucket.refused_until - now
+
+    def failed(self, source: str, now: float) -> float:
+        """Count one failed login; the seconds the source is now refused for (0: not refused)."""
+        bucket = self._sources.get(source)
+        if bucket is None:
+            if len(self._sources) >= self.max_sources:
+                self._forget_some(now)
+            bucket = self._sources[source] = _Bucket(float(self.failures), now)
+        rate = self.failures / self.per
+        bucket.left = min(float(self.failures), bucket.left + max(0.0, now - bucket.at) * rate) - 1.0
+        bucket.at = now
+        if bucket.left < 1.0 - 1e-9:
+            bucket.refused_until = max(bucket.refused_until, now + self.refuse_for)
+            return bucket.refused_until - now
+        return 0.0
+
+    def _forget_some(self, now: float) -> None:
+        rate = self.failures / self.per
+        full = [
+            s
+            for s, b in self._sources.items()
+            if b.refused_until <= now and b.left + (now - b.at) * rate >= self.failures
+        ]
+        for source in (
+            full or sorted(self._sources, key=lambda s: self._sources[s].at)[: self.max_sources // 10]
+        ):
+            del self._sources[source]
+
+
+class TokensFile:
+    """The tokens of a running hub, re-read from their file when it changes.
+
+    `current(now)` looks at the file's size, mtime and inode at most once per `every`
+    seconds and reads it again when they changed, so a token added or removed with
+    `heatmon token add` (or by hand) takes effect at the next hello, without a restart. A
+    file that cannot be read or understood keeps the tokens the hub had, with one log line
+    (until the file changes again)."""
+
+    def __init__(self, tokens: Tokens, path: Path | None = None, *, every: float = 1.0) -> None:
+        self.tokens = tokens
+        self.path = path
+        self.every = every
+        self._checked: float | None = None
+        self._stamp = self._stat()
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def current(self, now: float) -> Tokens:
+        """The tokens as the file has them now (re-read if it changed since the last look)."""
+        if self.path is None or (self._checked is not None and now - self._checked < self.every):
+            return self.tokens
+        self._checked = now
+        stamp = self._stat()
+        if stamp == self._stamp:
+            return self.tokens
+        self._stamp = stamp
+        try:
+            tokens = Tokens.load(self.path)
+        except TokensFileError as err:
+            log.warning("%s; keeping the %d tokens read before", err, len(self.tokens.grants))
+            return self.tokens
+        log.info("tokens file %s re-read: %d tokens", self.path, len(tokens.grants))
+        self.tokens = tokens
+        return tokens
 
 
 def default_tokens_path() -> Path:

@@ -25,11 +25,20 @@ from websockets.frames import CloseCode
 
 from monitor.events import Error
 from monitor.hub.api import HubApi
-from monitor.hub.auth import Grant, Tokens
+from monitor.hub.auth import Grant, LoginLimiter, Tokens, TokensFile
 from monitor.hub.fanout import Viewer, batch_messages
 from monitor.hub.floor import Floor, PublisherLedger, Stamped
 from monitor.hub.protocol import Admitted, HubProtocol, Made, Refused
-from monitor.hub.static import WS_PATH, make_process_request
+from monitor.hub.static import (
+    WS_PATH,
+    hub_origins,
+    local_names,
+    make_process_request,
+    normal_origin,
+    peer,
+    peer_host,
+    too_many_failures,
+)
 from monitor.paths import DASHBOARD
 
 log = logging.getLogger("monitor.hub")
@@ -67,13 +76,22 @@ class HubConfig:
     write_limit: int = 256 * 1024  # per-connection socket buffer before send() waits
     viewer_sndbuf: int = 256 * 1024  # kernel send buffer of a viewer's socket (0: the OS default)
     publisher_idle: float = 24 * 3600.0  # forget a publisher's pseq after this long unheard
+    login_failures: int = 10  # failed logins an address may have per `login_per` seconds ...
+    login_per: float = 60.0
+    login_refuse_for: float = 60.0  # ... before it is refused for this long
+    tokens_recheck: float = 1.0  # look at the tokens file for changes at most this often
 
 
 class Hub:
     """The hub's state and connection handling; `serve_hub` runs it on a port."""
 
-    def __init__(self, tokens: Tokens, *, config: HubConfig, sink: Sink | None = None) -> None:
+    def __init__(
+        self, tokens: Tokens, *, config: HubConfig, sink: Sink | None = None, tokens_file: Path | None = None
+    ) -> None:
         self.tokens = tokens
+        self.tokens_file = TokensFile(tokens, tokens_file, every=config.tokens_recheck)
+        self.logins = LoginLimiter(config.login_failures, config.login_per, config.login_refuse_for)
+        self.origins: frozenset[str] = frozenset()  # browser origins allowed, set once listening
         self.config = config
         self.sink = sink
         # seq starts from the clock, so it keeps growing across restarts of the hub and a
@@ -99,7 +117,12 @@ class Hub:
         self.port = 0
         self.host = ""
         self.scheme = "ws"
-        self.api = HubApi(self.floor, self.tokens, lambda: len(self.viewers))
+        self.api = HubApi(
+            self.floor,
+            lambda: self.current_tokens(time.time()),
+            lambda: len(self.viewers),
+            self._failed_login,
+        )
 
     # -- urls ------------------------------------------------------------------------------
 
@@ -155,6 +178,24 @@ class Hub:
         self.viewers.discard(viewer)
         self.cut_offs += 1
 
+    # -- logins ----------------------------------------------------------------------------
+
+    def current_tokens(self, now: float) -> Tokens:
+        """The tokens as the tokens file has them now (re-read when it changed)."""
+        tokens = self.tokens_file.current(now)
+        if tokens is not self.tokens:
+            self.tokens = self.protocol.tokens = tokens
+        return tokens
+
+    def _failed_login(self, peer: str, reason: str) -> float:
+        """Log a refused login (never its token) and count it against its address; the seconds
+        the address is now refused for."""
+        wait = self.logins.failed(peer.rsplit(":", 1)[0].strip("[]"), time.time())
+        log.warning("failed login from %s: %s", peer, reason)
+        if wait:
+            log.warning("refusing %s for %.0f s: too many failed logins", peer, wait)
+        return wait
+
     # -- connections -----------------------------------------------------------------------
 
     async def handler(self, ws: ServerConnection) -> None:
@@ -167,9 +208,15 @@ class Hub:
             return
         except ConnectionClosed:
             return
+        now = time.time()
+        wait = self.logins.refused(peer_host(ws.remote_address), now)
+        if wait:  # refused since its handshake, by failures on other connections
+            await ws.close(CloseCode.POLICY_VIOLATION, too_many_failures(wait))
+            return
+        self.current_tokens(now)
         decision = self.protocol.hello(raw)
         if isinstance(decision, Refused):
-            log.info("rejected %s: %s", _peer(ws), decision.reason)
+            self._failed_login(_peer(ws), f"hello: {decision.reason}")
             await ws.close(CloseCode.POLICY_VIOLATION, decision.reason)
             return
         grant = decision.grant
@@ -275,21 +322,29 @@ async def serve_hub(
     ssl: ssl_module.SSLContext | None = None,
     dashboard: Path = DASHBOARD,
     allowed_origins: Iterable[str] = (),
+    public_urls: Iterable[str] = (),
     live_calls: Iterable[Mapping[str, Any]] = (),
+    tokens_file: Path | None = None,
 ) -> AsyncIterator[Hub]:
     """Run a hub until the block ends: `async with serve_hub(tokens, port=0) as hub: hub.port`.
 
-    `live_calls`: calls in progress to put back on the floor (`Store.live_calls` of the store
-    the hub writes to), so that pages opened after a restart miss nothing the store has."""
+    Browsers may connect from `public_urls` (the hub's own addresses when none is given) and
+    `allowed_origins`. `live_calls`: calls in progress to put back on the floor
+    (`Store.live_calls` of the store the hub writes to), so that pages opened after a
+    restart miss nothing the store has. `tokens_file`: where `tokens` came from, re-read
+    when it changes."""
     config = config or HubConfig()
-    hub = Hub(tokens, config=config, sink=sink)
+    hub = Hub(tokens, config=config, sink=sink, tokens_file=tokens_file)
+    public_urls, extra_origins = list(public_urls), frozenset(normal_origin(o) for o in allowed_origins)
     for live in live_calls:
         hub.floor.seed(live)
     async with serve(
         hub.handler,
         host,
         port,
-        process_request=make_process_request(dashboard, allowed_origins, hub.api),
+        process_request=make_process_request(
+            dashboard, lambda: hub.origins, hub.api, lambda source: hub.logins.refused(source, time.time())
+        ),
         max_size=config.max_message,
         write_limit=config.write_limit,
         compression=None,  # deflate costs more CPU per message than the bytes it saves on a LAN
@@ -300,6 +355,8 @@ async def serve_hub(
         sockname = next(iter(server.sockets)).getsockname()
         hub.host, hub.port = (host if host not in ("", "0.0.0.0", "::") else "127.0.0.1"), sockname[1]
         hub.scheme = "wss" if ssl is not None else "ws"
+        names = local_names() if host in ("", "0.0.0.0", "::") else ()
+        hub.origins = hub_origins(public_urls, host, hub.port, ssl is not None, names) | extra_origins
         keeper = asyncio.create_task(hub.housekeeping(), name="hub-housekeeping")
         try:
             yield hub
@@ -309,9 +366,5 @@ async def serve_hub(
 
 
 def _peer(ws: ServerConnection) -> str:
-    """The viewer's address as people write it: 127.0.0.1:52336, [::1]:52336."""
-    address = ws.remote_address
-    if isinstance(address, tuple) and len(address) >= 2:
-        host, port = address[0], address[1]
-        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-    return str(address)
+    """The client's address as people write it: 127.0.0.1:52336, [::1]:52336."""
+    return peer(ws.remote_address)

@@ -7,8 +7,11 @@ Everything else is 404. The websocket endpoint `/ws` is checked for its Origin i
 
 from __future__ import annotations
 
+import contextlib
 import http
 import json
+import socket
+import struct
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -128,18 +131,67 @@ def static_response(root: Path, raw_path: str) -> Response:
     return _response(http.HTTPStatus.OK, body, CONTENT_TYPES[found.suffix.lower()])
 
 
-def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]) -> bool:
-    """Browsers must come from the hub's own host:port or a configured origin; no Origin
-    (a non-browser client such as a publisher) is allowed."""
+def origin_allowed(origin: str | None, allowed: frozenset[str]) -> bool:
+    """Browsers must come from one of the hub's origins (`hub_origins`, `--allow-origin`); no
+    Origin (a non-browser client such as a publisher) is allowed. Never compared with the
+    request's own Host: a page on any site can make its browser send whatever Host a DNS
+    name of the attacker's points at (DNS rebinding), so Host proves nothing."""
     if origin is None:
         return True
-    origin = origin.strip().lower().rstrip("/")
-    if origin in allowed:
-        return True
-    if host:
-        host = host.strip().lower()
-        return origin in (f"http://{host}", f"https://{host}")
-    return False
+    return normal_origin(origin) in allowed
+
+
+def normal_origin(url: str) -> str:
+    """`scheme://host[:port]` of an origin or URL, lower case, default ports left out."""
+    parts = urlsplit(url.strip().lower())
+    if not parts.scheme or not parts.hostname:
+        return url.strip().lower().rstrip("/")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    try:
+        port = parts.port
+    except ValueError:
+        return url.strip().lower().rstrip("/")
+    default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{host}" + ("" if port is None or port == default else f":{port}")
+
+
+def hub_origins(
+    public_urls: Iterable[str], host: str, port: int, tls: bool, names: Iterable[str] = ()
+) -> frozenset[str]:
+    """The origins the hub's own pages are opened from: its public URLs if it was given any
+    (`--public-url`), else the addresses it listens on (`host`, or for 0.0.0.0 and :: the
+    `names` of the machine, loopback included), at its port and scheme."""
+    public = [normal_origin(u) for u in public_urls]
+    if public:
+        return frozenset(public)
+    scheme = "https" if tls else "http"
+    wildcard = host in ("", "0.0.0.0", "::")
+    hosts = {"127.0.0.1", "localhost", "::1", *names} if wildcard else {host}
+    if host in ("127.0.0.1", "::1", "localhost"):
+        hosts |= {"127.0.0.1", "localhost", "::1"}
+    return frozenset(normal_origin(f"{scheme}://{_bracket(h)}:{port}") for h in hosts if h)
+
+
+def local_names() -> list[str]:
+    """This machine's name and the IPv4 address of each of its network interfaces, read from
+    the kernel (no name lookups): the hosts a hub listening on 0.0.0.0 may be opened by."""
+    names = [socket.gethostname()]
+    try:
+        import fcntl
+
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            for _, interface in socket.if_nameindex():
+                request = struct.pack("256s", interface[:15].encode())
+                with contextlib.suppress(OSError):
+                    answer = fcntl.ioctl(probe.fileno(), 0x8915, request)  # SIOCGIFADDR
+                    names.append(socket.inet_ntoa(answer[20:24]))
+    except (ImportError, OSError):
+        pass  # not Linux: the machine's name and loopback only (say --public-url)
+    return names
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def json_response(status: http.HTTPStatus, data: Any) -> Response:
@@ -148,14 +200,23 @@ def json_response(status: http.HTTPStatus, data: Any) -> Response:
     return _response(status, body, "application/json; charset=utf-8")
 
 
-ApiHandler = Callable[[Request], Awaitable[Response]]
+ApiHandler = Callable[[Request, str], Awaitable[Response]]
+
+
+def too_many_failures(wait: float) -> str:
+    """What a source refused for failed logins is told (close reason and 429 body alike)."""
+    return f"too many failed logins from this address; try again in {max(1, round(wait))} s"
 
 
 def make_process_request(
-    root: Path, allowed_origins: Iterable[str], api: ApiHandler | None = None
+    root: Path,
+    origins: Callable[[], frozenset[str]],
+    api: ApiHandler | None = None,
+    refused: Callable[[str], float] | None = None,
 ) -> Callable[[ServerConnection, Request], Awaitable[Response | None]]:
-    """The `process_request` hook: Origin check for `/ws`, `/api/...` to `api`, static files else."""
-    allowed = frozenset(o.strip().lower().rstrip("/") for o in allowed_origins)
+    """The `process_request` hook: Origin check for `/ws`, `/api/...` to `api`, static files
+    else. `origins()`: the allowed browser origins; `refused(address)`: seconds an address is
+    refused for after failed logins (429 for `/ws` and the API's token routes)."""
 
     async def process_request(connection: ServerConnection, request: Request) -> Response | None:
         refused = refusal(request)
@@ -168,13 +229,36 @@ def make_process_request(
 
     async def answer(request: Request) -> Response | None:
         path = urlsplit(request.path).path
+        needs_token = path == WS_PATH or (path.startswith("/api/") and path != "/api/health")
+        if needs_token and refused is not None:
+            wait = refused(peer_host(connection.remote_address))
+            if wait > 0:
+                body = (too_many_failures(wait) + "\n").encode()
+                answer = _response(http.HTTPStatus.TOO_MANY_REQUESTS, body, "text/plain; charset=utf-8")
+                answer.headers["Retry-After"] = str(max(1, round(wait)))
+                return answer
         if path == WS_PATH:
-            if not origin_allowed(request.headers.get("Origin"), request.headers.get("Host"), allowed):
+            if not origin_allowed(request.headers.get("Origin"), origins()):
                 body = b"origin not allowed\n"
                 return _response(http.HTTPStatus.FORBIDDEN, body, "text/plain; charset=utf-8")
             return None
         if path.startswith("/api/") and api is not None:
-            return await api(request)
+            return await api(request, peer(connection.remote_address))
         return static_response(root, request.path)
 
     return process_request
+
+
+def peer_host(address: Any) -> str:
+    """The host part of a peer address (what failed logins are counted by)."""
+    if isinstance(address, tuple) and address:
+        return str(address[0])
+    return str(address)
+
+
+def peer(address: Any) -> str:
+    """A peer address as people write it: 127.0.0.1:52336, [::1]:52336."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(address)
