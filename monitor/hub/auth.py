@@ -123,6 +123,8 @@ class Tokens:
             raise TokensFileError(f"cannot read tokens file {path}: {err}") from err
         except json.JSONDecodeError as err:
             raise TokensFileError(f"tokens file {path} is not JSON: {err}") from err
+        except RecursionError as err:
+            raise TokensFileError(f"tokens file {path} is not JSON: nested too deep") from err
         entries = data.get("tokens") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise TokensFileError(f"tokens file {path} needs a 'tokens' list")
