@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from support.hub import TOKENS, Publishing, heat, publisher, started, turn
@@ -30,6 +31,14 @@ async def paused_viewer(hub: Hub, **hello: Any) -> ClientConnection:
         )
     )
     return ws
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait for a condition of the hub's (polled: the fan-out runs on its own tick)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the hub never got there"
+        await asyncio.sleep(0.01)
 
 
 async def read_all(ws: ClientConnection, until_seq: int, timeout: float = 30.0) -> list[dict[str, Any]]:
@@ -58,6 +67,7 @@ def test_a_viewer_behind_is_not_cut_off_for_heat_and_gets_every_turn() -> None:
             await pub.send(*[started(f"c{i}", "alice") for i in range(CALLS)])
             await pub.acked()
             slow = await paused_viewer(hub)
+            await until(lambda: len(hub.viewers) == 1)
             for round_ in range(10):
                 await pub.send(*[heat(f"c{i}", 10 + round_, t=float(round_)) for i in range(CALLS)])
                 await pub.send(
@@ -66,6 +76,7 @@ def test_a_viewer_behind_is_not_cut_off_for_heat_and_gets_every_turn() -> None:
             await pub.acked()
             assert hub.cut_offs == 0
             got = await read_all(slow, hub.floor.seq)
+            assert hub.cut_offs == 0
             turns = [e for e in got if e["type"] == "turn"]
             assert len(turns) == sum(len(range(r, CALLS, 20)) for r in range(10))
             newest = {e["call"]: e["value"] for e in got if e["type"] == "heat"}
@@ -86,6 +97,7 @@ def test_a_viewer_cut_off_catches_up_with_last_seq_missing_no_turn() -> None:
             await pub.send(*[started(f"c{i}", "alice") for i in range(20)])
             await pub.acked()
             slow = await paused_viewer(hub)
+            await until(lambda: len(hub.viewers) == 1)
             welcome_seq = hub.floor.seq
             sent_turns = 0
             for round_ in range(40):
@@ -93,7 +105,7 @@ def test_a_viewer_cut_off_catches_up_with_last_seq_missing_no_turn() -> None:
                 await pub.send(*[heat(f"c{i}", round_, t=round_ + 1.0) for i in range(20)])
                 sent_turns += 20
             await pub.acked()
-            assert hub.cut_offs == 1
+            await until(lambda: hub.cut_offs == 1)
             seen: list[dict[str, Any]] = []
             try:
                 async with asyncio.timeout(30):

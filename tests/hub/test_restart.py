@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.hub import TOKENS, HubProcess, Publishing, alert, heat, publisher, started, turn, viewer
 from support.process import run
 from websockets.asyncio.client import connect
@@ -38,6 +39,7 @@ async def say_hello(url: str, role: str, token: str) -> tuple[Any, dict[str, Any
     return ws, json.loads(await asyncio.wait_for(ws.recv(), 10))
 
 
+@pytest.mark.slow  # two real hub processes, one killed
 def test_killed_hub_comes_back_with_the_calls_in_progress(tmp_path: Path) -> None:
     """`heatmon hub` killed with SIGKILL and started again on the same store: a new page's
     welcome has the calls still in progress with their last 50 turns, open alerts (and who
