@@ -162,7 +162,7 @@ async def run_publishers(url: str, token: str, first: int, calls: int, relay: bo
     say(f"result {json.dumps({'sent': sent, 'turns': turns})}")
 
 
-async def run_viewers(url: str, token: str, count: int, out: str) -> None:
+async def run_viewers(url: str, token: str, count: int, out: str, drain: float = 3.0) -> None:
     """Supervisor viewers that, like the dashboards, reconnect with last_seq when cut off."""
     conns = [await open_client(url, "supervisor", token) for _ in range(count)]
     say("ready")
@@ -176,7 +176,7 @@ async def run_viewers(url: str, token: str, count: int, out: str) -> None:
     async def read(k: int, ws: ClientConnection) -> None:
         last_seq = 0
         try:
-            async with asyncio.timeout(end - time.time() + 3.0):
+            async with asyncio.timeout(end - time.time() + drain):
                 while True:
                     try:
                         async for raw in ws:
@@ -247,6 +247,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=0)
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--out")
+    parser.add_argument("--drain", type=float, default=3.0, help="viewers: seconds to read on after END")
     parser.add_argument("--relay", action="store_true")
     parser.add_argument("--profile", help="hub: write a cProfile of the server to this file")
     args = parser.parse_args()
@@ -262,7 +263,7 @@ def main() -> None:
     elif args.role == "publishers":
         job = run_publishers(args.url, args.token, args.first, args.calls, args.relay)
     elif args.role == "viewers":
-        job = run_viewers(args.url, args.token, args.count, args.out)
+        job = run_viewers(args.url, args.token, args.count, args.out, args.drain)
     else:
         job = run_staller(args.url, args.token)
     asyncio.run(job)

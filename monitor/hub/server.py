@@ -63,7 +63,10 @@ class HubConfig:
     max_tick: float = 0.05
     tick_per_supervisor: float = 0.00005
     per_message: int = 500  # events per batch message
-    viewer_bound: int = 5_000  # queued events that cannot be coalesced past which a viewer is cut off
+    # Queued events that cannot be coalesced past which a viewer is cut off: 10 s of turns at
+    # 2,000 calls. Cheap: a queue holds references to the events every viewer shares (and its
+    # bytes are bounded by `viewer_bytes`); 5,000 cut every supervisor off on a busy machine.
+    viewer_bound: int = 20_000
     viewer_bytes: int = 8 * 1024 * 1024  # queued JSON past which a viewer is cut off
     stall_timeout: float = 5.0  # a viewer socket that takes nothing for this long is cut off
     replay_window: int = 50_000  # events kept for reconnects with last_seq
