@@ -311,9 +311,11 @@ class Floor:
         alerts_json = encode(alerts)
         heads = [c.head_json() for c in calls]
         fixed = len(alerts_json) + sum(len(h) for h in heads) + 32
-        keep = TURNS_KEPT
-        while keep and fixed + sum(_newest_chars(c.turns, keep) for c in calls) > self.snapshot_bytes:
+        keep = TURNS_KEPT  # every turn kept: its size is known without counting (turn_chars)
+        if fixed + sum(c.turn_chars + len(c.turns) for c in calls) > self.snapshot_bytes:
             keep //= 2
+            while keep and fixed + sum(_newest_chars(c.turns, keep) for c in calls) > self.snapshot_bytes:
+                keep //= 2
         bodies = [
             head + ",".join(islice(c.turns, max(0, len(c.turns) - keep), None)) + "]}"
             for head, c in zip(heads, calls, strict=True)
