@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.errors import InputError
+from monitor.events import turn_score
 from monitor.store.schema import StoreError
 
 
@@ -372,16 +373,17 @@ def _live_call(conn: sqlite3.Connection, pk: int, started: dict[str, Any], turns
         if sentiment:
             turn["sentiment"] = json.loads(sentiment)
         kept_turns.append(_with_seq(turn | (json.loads(extra) if extra else {}), seq))
-    sentiments = [
-        [t, compound]
-        for t, compound in _newest(
-            conn,
-            "SELECT t, compound FROM turns WHERE call_pk = ? AND speaker = 'caller' AND compound IS NOT NULL"
-            " ORDER BY t DESC",
-            pk,
-            120,
-        )
-    ]
+    sentiments = []  # [t, score] as the live floor keeps them (events.turn_score)
+    for t, sentiment in _newest(
+        conn,
+        "SELECT t, sentiment FROM turns WHERE call_pk = ? AND speaker = 'caller' AND sentiment IS NOT NULL"
+        " ORDER BY t DESC",
+        pk,
+        120,
+    ):
+        score = turn_score({"sentiment": json.loads(sentiment)})
+        if score is not None:
+            sentiments.append([t, score])
     heat = [
         _with_seq(
             {"type": "heat", **base, "t": t, "value": v, "level": lvl, "trend": tr, "reasons": _list(r)}, s

@@ -33,7 +33,7 @@ async def paused_viewer(hub: Hub, **hello: Any) -> ClientConnection:
     return ws
 
 
-async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+async def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
     """Wait for a condition of the hub's (polled: the fan-out runs on its own tick)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
@@ -41,7 +41,7 @@ async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def read_all(ws: ClientConnection, until_seq: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+async def read_all(ws: ClientConnection, until_seq: int, timeout: float = 60.0) -> list[dict[str, Any]]:
     """Every event the viewer gets (after its welcome) up to `until_seq`."""
     got: list[dict[str, Any]] = []
     async with asyncio.timeout(timeout):
@@ -54,6 +54,9 @@ async def read_all(ws: ClientConnection, until_seq: int, timeout: float = 30.0) 
     return got
 
 
+#: Rounds of 20 turns: well past what the socket buffers and the client can hold besides the
+#: bound, however the hub's sender happens to take the queue.
+ROUNDS = 100
 CONFIG = HubConfig(viewer_bound=300, stall_timeout=600.0, write_limit=8 * 1024, viewer_sndbuf=8 * 1024)
 
 
@@ -100,7 +103,7 @@ def test_a_viewer_cut_off_catches_up_with_last_seq_missing_no_turn() -> None:
             await until(lambda: len(hub.viewers) == 1)
             welcome_seq = hub.floor.seq
             sent_turns = 0
-            for round_ in range(40):
+            for round_ in range(ROUNDS):
                 await pub.send(*[turn(f"c{i}", f"r{round_} c{i}", t=round_ + 1.0) for i in range(20)])
                 await pub.send(*[heat(f"c{i}", round_, t=round_ + 1.0) for i in range(20)])
                 sent_turns += 20
@@ -108,13 +111,15 @@ def test_a_viewer_cut_off_catches_up_with_last_seq_missing_no_turn() -> None:
             await until(lambda: hub.cut_offs == 1)
             seen: list[dict[str, Any]] = []
             try:
-                async with asyncio.timeout(30):
+                async with asyncio.timeout(60):
                     async for raw in slow:
                         msg = json.loads(raw)
                         seen += msg["events"] if msg["type"] == "batch" else []
             except ConnectionClosed:
                 pass
-            assert slow.close_code == 1008 and slow.close_reason == "viewer too slow"
+            # 1008 "viewer too slow", or 1006 when the close frame could not get past the full buffers
+            # within the second the hub gives it (then the hub aborts the connection)
+            assert (slow.close_code, slow.close_reason) in ((1008, "viewer too slow"), (1006, ""))
             last_seq = seen[-1]["seq"] if seen else welcome_seq
             again = await connect(hub.url, max_size=None)
             token = TOKENS.first("supervisor").token
@@ -127,7 +132,7 @@ def test_a_viewer_cut_off_catches_up_with_last_seq_missing_no_turn() -> None:
             turns = [e for e in seen + rest if e["type"] == "turn"]
             assert len(turns) == sent_turns and len({e["seq"] for e in turns}) == sent_turns
             assert {e["call"]: e["value"] for e in rest if e["type"] == "heat"} == {
-                f"c{i}": 39 for i in range(20)
+                f"c{i}": ROUNDS - 1 for i in range(20)
             }
             assert sum(e["type"] == "heat" for e in rest) == 20  # one per call, the newest
             await again.close()

@@ -97,6 +97,7 @@ def test_killed_hub_comes_back_with_the_calls_in_progress(tmp_path: Path) -> Non
     assert [t["text"] for t in one["turns"]] == [f"live-1 line {i}" for i in range(10, 60)]
     assert one["agent"] == "agent" and one["heat"]["value"] == 72 and one["heat"]["level"] == "hot"
     assert one["heat_history"][-1] == [120.0, 72] and len(one["sentiments"]) == 60
+    assert one["sentiments"][-1] == [119.0, -0.5]
     assert [a["id"] for a in one["alerts"]] == ["live-1-a1"] and one["alerts"][0]["acked_by"] is None
     two = calls["live-2"]
     assert [a["acked_by"] for a in two["alerts"]] == ["supervisor1"]
