@@ -8,7 +8,7 @@ import contextlib
 import json
 import socket
 
-from support.hub import TOKENS, Publishing, heat, publisher, started, turn, viewer
+from support.hub import TOKENS, Publishing, heat, publisher, started, turn, until, viewer
 from support.process import run
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -96,11 +96,12 @@ def test_slow_viewer_is_cut_off_at_its_byte_bound() -> None:
             await stalled.send(json.dumps({"type": "hello", "role": "supervisor", "token": token}))
             pub = Publishing(await publisher(hub))
             await pub.send(started("c1", "alice"))
-            for i in range(60):
+            for i in range(150):  # 6 MB: past the bound whatever the buffers on the way hold
                 await pub.send(big_turn("c1", i))
                 if hub.cut_offs:
                     break
             await pub.acked()
+            await until(lambda: hub.cut_offs > 0)
             assert hub.cut_offs == 1 and len(hub.viewers) == 0
             stalled.transport.abort()
             with contextlib.suppress(ConnectionClosed):

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Callable
 from typing import Any
 
-from support.hub import TOKENS, Publishing, heat, publisher, started, turn
+from support.hub import TOKENS, Publishing, heat, publisher, started, turn, until
 from support.process import run
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -31,14 +30,6 @@ async def paused_viewer(hub: Hub, **hello: Any) -> ClientConnection:
         )
     )
     return ws
-
-
-async def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Wait for a condition of the hub's (polled: the fan-out runs on its own tick)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "the hub never got there"
-        await asyncio.sleep(0.01)
 
 
 async def read_all(ws: ClientConnection, until_seq: int, timeout: float = 60.0) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,14 @@ class Publishing:
                 msg = json.loads(await self.ws.recv())
                 if msg["type"] == "ack" and msg["pseq"] >= target:
                     return
+
+
+async def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait for a condition of the hub's, polled (the fan-out runs on its own tick); fail after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the hub never got there"
+        await asyncio.sleep(0.01)
 
 
 async def events(ws: ClientConnection, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
