@@ -219,15 +219,15 @@ def make_process_request(
     refused for after failed logins (429 for `/ws` and the API's token routes)."""
 
     async def process_request(connection: ServerConnection, request: Request) -> Response | None:
-        refused = refusal(request)
-        if refused is not None:
-            return refused
-        answered = await answer(request)
+        odd = refusal(request)
+        if odd is not None:
+            return odd
+        answered = await answer(connection, request)
         if answered is not None and getattr(request, "method", "GET") == "HEAD":
             return without_body(answered)
         return answered
 
-    async def answer(request: Request) -> Response | None:
+    async def answer(connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
         needs_token = path == WS_PATH or (path.startswith("/api/") and path != "/api/health")
         if needs_token and refused is not None:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.hub import TOKENS, HubProcess, Publishing, alert, heat, publisher, started, turn, viewer
-from support.process import run
+from support.hub import TOKENS, Publishing, alert, heat, publisher, started, turn, viewer
+from support.process import HubProcess, run
 from websockets.asyncio.client import connect
 
 from monitor.hub import HubConfig, serve_hub

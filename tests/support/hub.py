@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import queue
 import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -149,45 +141,3 @@ async def quiet(ws: ClientConnection, wait: float = 0.3) -> list[dict[str, Any]]
                 got.extend(msg["events"] if msg["type"] == "batch" else [msg])
     except TimeoutError:
         return got
-
-
-class HubProcess:
-    """`heatmon hub --data DIR` as a child process; its port read from what it prints."""
-
-    def __init__(self, data: Path, port: int = 0) -> None:
-        self.data = data
-        log = (data / "hub.log").open("a")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "hub", "--data", str(data), "--port", str(port), "--quiet"],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-        log.close()
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                self.proc.kill()
-                raise AssertionError(f"the hub did not start: {(data / 'hub.log').read_text()}") from None
-            found = LISTENING.search(line)
-            if found:
-                self.port = int(found.group(1))
-                return
-
-    def _pump(self, lines: queue.Queue[str]) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:  # drained to the end, so the hub never blocks on its stdout
-            lines.put(line)
-
-    def kill_9(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(10)
