@@ -31,7 +31,7 @@ examples:
 `heatmon COMMAND --help` tells more about each command."""
 
 #: Subcommand modules, in the order `heatmon --help` lists them.
-COMMANDS: tuple[str, ...] = ("demo", "run", "devices", "models", "hub", "store", "replay", "score")
+COMMANDS: tuple[str, ...] = ("demo", "run", "ingest", "devices", "models", "hub", "store", "replay", "score")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -50,6 +50,7 @@ examples:
     calls.add_argument("--min-heat", type=heat, metavar="N", help="peak heat at least N (0-100)")
     calls.add_argument("--alert", metavar="KIND", help="only calls with an alert of this kind")
     calls.add_argument("--search", metavar="TEXT", help="text in the transcript, caller name or call id")
+    calls.add_argument("--caller", metavar="NUMBER", help="only the calls from this caller's number")
     calls.add_argument(
         "--limit", type=count, default=50, metavar="N", help="at most N calls, N >= 1 (default 50)"
     )
@@ -179,6 +180,7 @@ def run_calls(args: argparse.Namespace) -> int:
         min_heat=args.min_heat,
         alert_kind=args.alert,
         text=args.search,
+        caller=args.caller,
         limit=min(args.limit, SQLITE_MAX_INT),
     )
     with _open(args) as store:
@@ -200,7 +202,7 @@ def run_calls(args: argparse.Namespace) -> int:
         peak = f"{row.peak_heat:.0f}" if row.peak_heat is not None else "-"
         print(
             f"{row.ref:>6}  {inert(row.id)[:22]:<22} {inert(row.agent or '?')[:10]:<10} "
-            f"{inert(row.caller_name or '')[:18]:<18} {started:<17} {length:>7} {peak:>4}  "
+            f"{inert(row.caller_name or row.caller_number or '')[:18]:<18} {started:<17} {length:>7} {peak:>4}  "
             f"{inert(', '.join(row.alert_kinds))}"
         )
     return 0

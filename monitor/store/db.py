@@ -215,8 +215,15 @@ class Store:
     def _start_call(self, call: str, event: Mapping[str, Any]) -> int:
         started_at = event.get("started_at")
         started_ts = iso_to_ts(started_at if isinstance(started_at, str) else None) or time.time()
-        values = (event.get("agent"), event.get("caller_name"), event.get("source"), started_at, started_ts)
         agent = event.get("agent")
+        values = (
+            agent,
+            event.get("caller_name"),
+            event.get("caller_number"),
+            event.get("source"),
+            started_at,
+            started_ts,
+        )
         known = self._newest(call)
         # Another start time or another agent: the id was used again for another call.
         if (
@@ -225,16 +232,16 @@ class Store:
             or (known[2] is not None and known[2] != agent)
         ):
             cur = self.conn.execute(
-                "INSERT INTO calls (agent, caller_name, source, started_at, started_ts, id)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO calls (agent, caller_name, caller_number, source, started_at, started_ts, id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (*values, call),
             )
             pk = int(cur.lastrowid or 0)
         else:
             pk = known[0]
             self.conn.execute(
-                "UPDATE calls SET agent = ?, caller_name = ?, source = ?, started_at = ?, started_ts = ?"
-                " WHERE pk = ?",
+                "UPDATE calls SET agent = ?, caller_name = ?, caller_number = ?, source = ?, started_at = ?,"
+                " started_ts = ? WHERE pk = ?",
                 (*values, pk),
             )
         self._calls[call] = (

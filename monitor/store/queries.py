@@ -30,6 +30,7 @@ class CallFilter:
     min_heat: float | None = None
     alert_kind: str | None = None
     text: str | None = None  # in the transcript, the caller's name or the call id
+    caller: str | None = None  # the caller's number, as the phone system gave it
     limit: int = 200
     offset: int = 0
 
@@ -50,6 +51,7 @@ class CallRow:
     peak_heat: float | None
     alert_kinds: tuple[str, ...]
     turns: int
+    caller_number: str | None = None
 
     @property
     def ref(self) -> str:
@@ -90,7 +92,7 @@ def _sql_int(value: int) -> int:
 
 def filter_from_params(params: Mapping[str, str], now: float) -> CallFilter:
     """A CallFilter from query parameters (`agent`, `since`, `until`, `min_heat`, `alert`, `q`,
-    `limit`, `offset`), as the history page sends them; InputError for a malformed value."""
+    `caller`, `limit`, `offset`), as the history page sends them; InputError for a malformed value."""
 
     def number(key: str) -> float | None:
         raw = params.get(key)
@@ -116,6 +118,7 @@ def filter_from_params(params: Mapping[str, str], now: float) -> CallFilter:
         min_heat=number("min_heat"),
         alert_kind=params.get("alert") or None,
         text=params.get("q") or None,
+        caller=params.get("caller") or None,
         limit=max(1, min(int(limit), 1000)) if limit is not None else 200,
         offset=min(max(0, int(offset)), SQLITE_MAX_INT) if offset is not None else 0,
     )
@@ -125,7 +128,8 @@ _LIST_SQL = """
 SELECT c.pk, c.id, c.agent, c.caller_name, c.source, c.started_at, c.started_ts, c.ended, c.duration,
        c.peak_heat,
        (SELECT group_concat(DISTINCT a.kind) FROM alerts a WHERE a.call_pk = c.pk),
-       (SELECT count(*) FROM turns tu WHERE tu.call_pk = c.pk)
+       (SELECT count(*) FROM turns tu WHERE tu.call_pk = c.pk),
+       c.caller_number
 FROM calls c
 """
 
@@ -149,6 +153,9 @@ def list_calls(conn: sqlite3.Connection, where: CallFilter) -> list[CallRow]:
     if where.alert_kind:
         clauses.append("EXISTS (SELECT 1 FROM alerts a WHERE a.call_pk = c.pk AND a.kind = ?)")
         params.append(where.alert_kind)
+    if where.caller:
+        clauses.append("c.caller_number = ?")
+        params.append(where.caller)
     if where.text:
         like = "%" + where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append(
@@ -173,6 +180,7 @@ def list_calls(conn: sqlite3.Connection, where: CallFilter) -> list[CallRow]:
             peak_heat=r[9],
             alert_kinds=tuple(sorted(r[10].split(","))) if r[10] else (),
             turns=r[11],
+            caller_number=r[12],
         )
         for r in rows
     ]
@@ -200,7 +208,8 @@ def call_detail(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
     c = conn.execute(
         "SELECT id, agent, caller_name, source, started_at, ended, duration, summary,"
         " max(coalesce((SELECT max(end_t) FROM turns WHERE call_pk = ?1), 0),"
-        " coalesce((SELECT max(t) FROM heat WHERE call_pk = ?1), 0)), peak_heat FROM calls WHERE pk = ?1",
+        " coalesce((SELECT max(t) FROM heat WHERE call_pk = ?1), 0)), peak_heat, caller_number"
+        " FROM calls WHERE pk = ?1",
         (pk,),
     ).fetchone()
     if c is None:
@@ -289,6 +298,7 @@ def call_detail(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
             "summary": json.loads(c[7]) if c[7] else None,
             "last_t": c[8],
             "peak_heat": c[9],
+            "caller_number": c[10],
         },
         "turns": turns,
         "heat": heat,

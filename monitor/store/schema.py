@@ -107,8 +107,15 @@ def _v3_to_v4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE turns_v4 RENAME TO turns")
 
 
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    """v5: the caller's number from the phone system (`call_started.caller_number`), indexed so
+    a caller's earlier calls are found at once. Calls stored before have none (NULL)."""
+    conn.execute("ALTER TABLE calls ADD COLUMN caller_number TEXT")
+    conn.execute("CREATE INDEX calls_by_caller_number ON calls (caller_number)")
+
+
 #: MIGRATIONS[n] takes a database from version n + 1 to n + 2.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5)
 LATEST_VERSION = 1 + len(MIGRATIONS)
 
 

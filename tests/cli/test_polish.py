@@ -181,6 +181,7 @@ OWNED = [
     [],
     ["demo"],
     ["run"],
+    ["ingest"],
     ["devices"],
     ["models"],
     ["models", "list"],
