@@ -5,6 +5,10 @@
   `BLOCK_SECONDS` with every party aligned in call time. A block goes out as soon as every
   party's audio for it is in, or when the wall clock has passed it by `hold` seconds: a party
   whose audio is late or lost gets silence then, so one bad leg never stalls the other.
+  While no party's audio for a block is in, nothing goes out: a peer that falls behind as a
+  whole (a busy network, a stall) loses nothing.
+  The call's clock starts with its first audio (a peer that says hello first and streams
+  later has not lost the time in between).
   Audio that arrives for a block already handed on is late and counted (`late_samples`);
   audio past the buffer's bound (decoding has fallen behind) is dropped and counted
   (`dropped`, in blocks, which the pipeline reports in the call's summary).
@@ -78,14 +82,14 @@ class PushSource:
         *,
         description: str = "",
         hold: float = 0.25,
-        queue_seconds: float = 10.0,
+        queue_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rates: dict[str, int] = dict(rates or dict.fromkeys(PARTIES, TELEPHONE_RATE))
         self.description = description
         self.hold = hold
         self._clock = clock
-        self._started = clock()
+        self._started: float | None = None  # the wall clock at call time 0, from the first audio
         self._bound = {p: int(r * queue_seconds) for p, r in self.rates.items()}
         self._block = {p: max(1, round(r * BLOCK_SECONDS)) for p, r in self.rates.items()}
         self._buffers = {p: bytearray() for p in self.rates}  # samples from the next block on
@@ -133,6 +137,8 @@ class PushSource:
                 return
             base = self._emitted * self._block[party]  # first sample still in the buffer
             start = max(self._ends[party], base) if at is None else at
+            if self._started is None:
+                self._started = self._clock() - max(0, start) / self.rates[party]
             if start < base:  # late: the block it belonged to was already handed on
                 skip = min(n, base - start)
                 self.late_samples += skip
@@ -171,13 +177,22 @@ class PushSource:
         if self._closed:
             return True
         k = self._emitted + 1  # the block after the next is due
-        if all(self._ends[p] >= k * self._block[p] for p in self.rates):
+        have = [self._ends[p] >= k * self._block[p] for p in self.rates]
+        if all(have):
             return True
+        if self._started is None or not any(have):
+            return False  # nobody's audio is in: the peer is slow, not a leg lost; wait for it
         return self._clock() - self._started >= k * BLOCK_SECONDS + self.hold
 
     def _wait(self) -> float:
+        if self._started is None or self._ends_below_next_block():
+            return 1.0  # a feed or close wakes us
         due = self._started + (self._emitted + 1) * BLOCK_SECONDS + self.hold
         return min(max(0.005, due - self._clock()), 1.0)
+
+    def _ends_below_next_block(self) -> bool:
+        k = self._emitted + 1
+        return all(self._ends[p] < k * self._block[p] for p in self.rates)
 
     def _drained(self) -> bool:
         """Closed, and every party's audio handed on."""

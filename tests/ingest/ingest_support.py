@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ko_speech import model_dir, write_wav
 
 Spans = list[tuple[str, float, float]]
 
@@ -33,3 +44,150 @@ def frames_of(call: np.ndarray, party: str, start: float, seconds: float, rate: 
     column = 0 if party == "caller" else 1
     first = int(start * rate)
     return np.ascontiguousarray(call[first : first + int(seconds * rate), column]).tobytes()
+
+
+# -- a real `heatmon ingest` (and hub) as subprocesses ------------------------------------
+
+HEATMON = [sys.executable, "-m", "monitor"]
+_LISTENING = re.compile(r"heatmon: (\w+): listening on (\S+):(\d+)")
+
+
+class Service:
+    """A `heatmon ingest` subprocess: its listeners' ports, its events and its log, read as
+    they come (threads), stopped with SIGTERM."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None, ready: float = 60.0) -> None:
+        full_env = {**os.environ, "HEATMON_MODEL": str(model_dir()), **(env or {})}
+        self.proc = subprocess.Popen(
+            [*HEATMON, "ingest", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env,
+        )  # fmt: skip
+        self.events: list[dict[str, Any]] = []
+        self.log: list[str] = []
+        self.ports: dict[str, int] = {}
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read_events, daemon=True).start()
+        threading.Thread(target=self._read_log, daemon=True).start()
+        wanted = {a[2:] for a in args if a in ("--twilio", "--siprec", "--audiosocket")}
+        self.wait_for(lambda: wanted <= set(self.ports) or self.proc.poll() is not None, ready)
+        if not wanted <= set(self.ports):
+            self.stop()
+            raise AssertionError(f"heatmon ingest did not start: {self.stderr}")
+
+    def _read_events(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.strip():
+                with self._lock:
+                    self.events.append(json.loads(line))
+
+    def _read_log(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._lock:
+                self.log.append(line)
+            found = _LISTENING.search(line)
+            if found:
+                self.ports[found.group(1)] = int(found.group(3))
+
+    @property
+    def stderr(self) -> str:
+        with self._lock:
+            return "".join(self.log)
+
+    def of(self, call: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [e for e in self.events if e.get("call") == call]
+
+    def calls(self) -> set[str]:
+        with self._lock:
+            return {e["call"] for e in self.events if e["type"] == "call_started"}
+
+    def ended(self, call: str) -> bool:
+        return any(e["type"] == "call_ended" for e in self.of(call))
+
+    @staticmethod
+    def wait_for(condition: Any, timeout: float = 60.0) -> bool:
+        """Poll `condition` until it holds or `timeout` passes; return whether it held."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.05)
+        return bool(condition())
+
+    def stop(self, timeout: float = 60.0) -> int:
+        """SIGTERM, then wait for the exit (killed if it hangs); the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        time.sleep(0.1)  # the reader threads take the last lines
+        return int(self.proc.returncode)
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class HubProcess:
+    """A real `heatmon hub` on a free port with its own data directory and tokens."""
+
+    def __init__(self, data: Path, port: int) -> None:
+        from hub_support import TOKENS
+
+        data.mkdir(parents=True, exist_ok=True)
+        self.tokens_file = data / "tokens.json"
+        TOKENS.save(self.tokens_file)
+        self.tokens = TOKENS
+        self.data = data
+        self.url = f"ws://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [*HEATMON, "hub", "--port", str(port), "--data", str(data), "--quiet"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+        def up() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return True
+            except OSError:
+                return self.proc.poll() is not None
+
+        Service.wait_for(up, 30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def write_party_wavs(directory: Path, call: np.ndarray, rate: int = 8000) -> tuple[Path, Path]:
+    """The caller's and the agent's side of a call as mono WAVs (what streamdouble streams)."""
+    return (
+        write_wav(directory / "caller.wav", np.ascontiguousarray(call[:, 0]), rate),
+        write_wav(directory / "agent.wav", np.ascontiguousarray(call[:, 1]), rate),
+    )
+
+
+def streamdouble(
+    url: str, caller: Path, agent: Path, *params: str, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
+    """A Media Streams fork of both tracks from streamdouble (the real peer), started."""
+    args = ["--fork", "--track", "both", "--agent-audio", str(agent), "--allow-no-audio", "--quiet"]
+    for param in params:
+        args += ["--param", param]
+    program = str(Path(sys.executable).parent / "streamdouble")
+    return subprocess.Popen(
+        [program, "call", url, "--audio", str(caller), *args, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
