@@ -117,6 +117,15 @@ class PushSource:
         with self._lock:
             return max(len(b) / 2 / self.rates[p] for p, b in self._buffers.items())
 
+    def now(self, party: str) -> int:
+        """The call's present in samples of `party`: where audio arriving now belongs (by the
+        wall clock since the first audio, never before what was already handed on)."""
+        with self._lock:
+            base = self._emitted * self._block[party]
+            if self._started is None:
+                return max(base, self._ends[party])
+            return max(base, int((self._clock() - self._started) * self.rates[party]))
+
     def position(self, party: str) -> int:
         """Call time (in samples of `party`) up to which the party's audio has been written."""
         return self._ends[party]
@@ -265,6 +274,11 @@ class CallDesk:
         self.calls: dict[str, LiveCall] = {}
         self.refused = 0
         self._closing = False
+
+    @property
+    def closing(self) -> bool:
+        """The service is stopping: new calls are refused."""
+        return self._closing
 
     def open(self, identity: CallIdentity, rates: Mapping[str, int] | None = None) -> LiveCall:
         """Start monitoring a call; `Refused` past `max_calls`, for a live id, or when stopping."""

@@ -15,11 +15,16 @@ import logging
 import signal
 from collections.abc import Callable
 
+from monitor.errors import HeatmonError
 from monitor.events import Event
 from monitor.ingest.calls import SHUTDOWN, CallDesk
 from monitor.ingest.listeners import ADAPTERS, KINDS, Listener, ListenerKind
 
 log = logging.getLogger("heatmon")
+
+
+class ListenError(HeatmonError):
+    """A listener could not bind its address (taken, not this machine's, no permission)."""
 
 
 def load_adapters() -> dict[str, ListenerKind]:
@@ -36,7 +41,12 @@ async def start_listeners(
     listeners: list[Listener] = []
     try:
         for kind, address in wanted:
-            listener = await kind.start(desk, address, args)
+            try:
+                listener = await kind.start(desk, address, args)
+            except OSError as err:
+                raise ListenError(
+                    f"cannot listen on {address[0]}:{address[1]} for {kind.name}: {err.strerror}"
+                ) from err
             host, port = listener.address
             log.info("%s: listening on %s:%d", kind.name, host, port)
             listeners.append(listener)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -191,3 +192,90 @@ def streamdouble(
         [program, "call", url, "--audio", str(caller), *args, *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+
+
+# -- SIPREC peers: sipp (SIP and the caller's RTP) and GStreamer (the agent's RTP) ------------
+
+SIPREC_DIR = Path(__file__).parent / "siprec"
+
+
+def free_udp_port() -> int:
+    """A local UDP port nothing is bound to (bound, then released), and the one after it free too."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a:
+            a.bind(("127.0.0.1", 0))
+            port = int(a.getsockname()[1])
+            if port > 65000:
+                continue
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
+                    b.bind(("127.0.0.1", port + 2))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free UDP port pair")
+
+
+class SiprecCall:
+    """One recorded call placed by sipp: the scenario filled in, sipp started, GStreamer's
+    agent stream started by the scenario; `finish()` waits for sipp and stops GStreamer."""
+
+    def __init__(
+        self,
+        directory: Path,
+        port: int,
+        call: np.ndarray,
+        *,
+        hangup: float,
+        caller: str = "+15551230001",
+        caller_name: str = "Kim",
+        agent: str = "alice",
+        caller_label: str = "1",
+    ) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        caller_wav, agent_wav = write_party_wavs(directory, call)
+        caller_raw = directory / "caller.ulaw"
+        subprocess.run(["sox", str(caller_wav), "-t", "ul", "-r", "8000", str(caller_raw)], check=True)
+        agent_label = "2" if caller_label == "1" else "1"
+        # the label of the first m= line (sipp's stream) names who is on it
+        first_audio, second_audio = (caller_raw, agent_wav) if caller_label == "1" else (None, None)
+        if first_audio is None:  # the metadata says the first stream is the agent's
+            agent_raw = directory / "agent.ulaw"
+            subprocess.run(["sox", str(agent_wav), "-t", "ul", "-r", "8000", str(agent_raw)], check=True)
+            first_audio, second_audio = agent_raw, caller_wav
+        text = (SIPREC_DIR / "call.xml").read_text()
+        for key, value in {
+            "@CALLER@": caller, "@CALLER_NAME@": caller_name, "@AGENT@": agent,
+            "@CALLER_LABEL@": caller_label, "@AGENT_LABEL@": agent_label,
+            "@CALLER_AUDIO@": str(first_audio), "@AGENT_COMMAND@": str(SIPREC_DIR / "agent_rtp.sh"),
+            "@HANGUP_MS@": str(int(hangup * 1000)),
+        }.items():  # fmt: skip
+            text = text.replace(key, value)
+        scenario = directory / "call.xml"
+        scenario.write_text(text)
+        self.pidfile = directory / "gst.pid"
+        local = free_udp_port()
+        env = {**os.environ, "AGENT_WAV": str(second_audio), "AGENT_PIDFILE": str(self.pidfile)}
+        self.proc = subprocess.Popen(
+            ["sipp", "-sf", str(scenario), "-m", "1", "-i", "127.0.0.1",
+             "-p", str(local), "-mp", str(local + 2), "-nostdin", "-timeout", "90s", "-timeout_error",
+             f"127.0.0.1:{port}"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=directory, env=env,
+        )  # fmt: skip
+
+    def finish(self, timeout: float = 120) -> tuple[int, str]:
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        finally:
+            self.stop_gstreamer()
+        return int(self.proc.returncode), out[-3000:]
+
+    def stop_gstreamer(self) -> None:
+        if self.pidfile.exists():
+            text = self.pidfile.read_text().strip()
+            if text.isdigit():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(text), signal.SIGTERM)
