@@ -69,7 +69,6 @@ class CallStarted(Event):
     caller_name: str | None = None
     caller_number: str | None = None
     source: str | None = None
-    caller_number: str | None = None  # as the phone system gives it (ingest), e.g. "+15551230000"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

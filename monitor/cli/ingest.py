@@ -6,14 +6,15 @@ import argparse
 import asyncio
 import os
 
-from monitor.asr import SpeechModel
 from monitor.cli.common import add_hub_options, add_subparser, event_output, print_event
 from monitor.errors import InputError
 from monitor.ingest.calls import CallDesk
 from monitor.ingest.listeners import ListenerKind, parse_address, parse_networks
 from monitor.ingest.service import load_adapters, serve
-from monitor.models import Endpointing, endpointing_overlay, resolve_model
-from monitor.pipeline import CallOptions, _cores
+from monitor.speech.overlay import Endpointing, endpointing_overlay
+from monitor.speech.recognizer import SpeechModel
+from monitor.speech.resolve import resolve_model
+from monitor.speech.session import CallOptions, cores
 
 CALLS_PER_CORE = 4
 
@@ -57,7 +58,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     safety.add_argument(
         "--max-calls",
         type=int,
-        default=CALLS_PER_CORE * _cores(),
+        default=CALLS_PER_CORE * cores(),
         metavar="N",
         help="concurrent calls at most; more are refused (default: %(default)s, 4 per core)",
     )

@@ -34,12 +34,12 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from monitor.analysis import CallAnalysis
-from monitor.asr import SpeechModel
-from monitor.audio import BLOCK_SECONDS, AudioBlock
+from monitor.analysis.chain import CallAnalysis
 from monitor.errors import HeatmonError
 from monitor.events import CallEnded, CallStarted, Event
-from monitor.pipeline import Analysis, CallOptions, CallSession, CallSpec, _cores
+from monitor.speech.recognizer import SpeechModel
+from monitor.speech.session import Analysis, CallOptions, CallSession, CallSpec, cores
+from monitor.speech.sources import BLOCK_SECONDS, AudioBlock
 
 log = logging.getLogger("heatmon")
 
@@ -270,7 +270,7 @@ class CallDesk:
         self._options = options or CallOptions()
         self._analysis = analysis
         self._hold = hold
-        self._executor = ThreadPoolExecutor(max_workers=threads or _cores(), thread_name_prefix="vosk")
+        self._executor = ThreadPoolExecutor(max_workers=threads or cores(), thread_name_prefix="vosk")
         self.calls: dict[str, LiveCall] = {}
         self.refused = 0
         self._closing = False

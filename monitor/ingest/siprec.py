@@ -40,6 +40,7 @@ ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS"
 ACCEPT = "application/sdp, application/rs-metadata+xml, multipart/mixed"
 T1, T2, ACK_WAIT = 0.5, 4.0, 32.0  # RFC 3261 timers: 200 OK retransmission until the ACK
 RTP_IDLE = 30.0  # seconds without RTP on any stream before the call counts as lost
+BYE_GRACE = 0.3  # seconds of RTP still taken after a BYE (packets in flight, jitter)
 MAX_LOGGED = 3  # malformed packets logged per stream (then only counted)
 _CALL_ID = re.compile(r"[^A-Za-z0-9._@+-]")
 
@@ -180,8 +181,10 @@ class SiprecListener:
         elif method == "BYE":
             reply(response(message, 200 if session else 481, "OK" if session else "Call Does Not Exist"))
             if session is not None:
+                # RTP sent just before the BYE may still be on its way: hear it out first.
                 log.info("siprec: call %s ended by BYE", session.call_id)
-                self._end(session, HANGUP)
+                session.live.ended_by = session.live.ended_by or HANGUP
+                asyncio.get_running_loop().call_later(BYE_GRACE, self._end, session, HANGUP)
         elif method == "CANCEL":
             if session is None or session.acked:
                 reply(response(message, 481, "Call/Transaction Does Not Exist"))

@@ -22,6 +22,7 @@ message inside a call is logged and skipped, and too many of them end the call.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -37,7 +38,6 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from monitor import compat
 from monitor.errors import InputError
 from monitor.ingest.calls import CONNECTION_LOST, HANGUP, CallDesk, CallIdentity, LiveCall, Refused
 from monitor.ingest.g711 import ulaw_decode
@@ -225,7 +225,7 @@ class TwilioListener:
         while True:
             timeout = START_TIMEOUT if conn.live is None else IDLE_TIMEOUT
             try:
-                async with compat.timeout(timeout):
+                async with asyncio.timeout(timeout):
                     raw = await ws.recv()
             except TimeoutError:
                 what = "no start message" if conn.live is None else f"no message for {IDLE_TIMEOUT:.0f} s"

@@ -6,12 +6,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from run_support import heatmon
+from support.process import heatmon
 
 from monitor.events import CallStarted, Event
-from monitor.hub.validate import check_event
 from monitor.store import CallFilter, Store, db_path
-from monitor.store_schema import LATEST_VERSION, MIGRATIONS, SCHEMA_V1
+from monitor.store.schema import LATEST_VERSION, MIGRATIONS, SCHEMA_V1
 
 
 def started(call: str, number: str | None, at: str) -> dict[str, object]:
@@ -31,9 +30,10 @@ def test_call_started_carries_the_caller_number_both_ways() -> None:
 
 def test_the_hub_checks_the_caller_number_is_a_string() -> None:
     """The hub's validator takes a string caller_number and refuses any other kind."""
-    assert check_event(started("c", "+15551230000", "2026-12-01T10:00:00Z")) is None
+    assert Event.check(started("c", "+15551230000", "2026-12-01T10:00:00Z")) is None
     bad = started("c", None, "2026-12-01T10:00:00Z") | {"caller_number": 15551230000}
-    assert check_event(bad) == "call_started event's 'caller_number' must be a string"
+    problem = Event.check(bad)
+    assert problem is not None and "'caller_number'" in problem
 
 
 def test_a_callers_earlier_calls_are_found_by_number(tmp_path: Path) -> None:

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from ingest_support import check_turns, frames_of
-from ko_speech import model_dir
+from support.ingest import check_turns, frames_of
+from support.ko_speech import model_dir
 
-from monitor.asr import SpeechModel
 from monitor.events import Event
 from monitor.ingest.calls import HANGUP, SHUTDOWN, CallDesk, CallIdentity, PushSource, Refused
-from monitor.models import Endpointing, endpointing_overlay
+from monitor.speech.overlay import Endpointing, endpointing_overlay
+from monitor.speech.recognizer import SpeechModel
 
 RATE = 8000
 BLOCK = 800  # samples in 0.1 s at 8 kHz

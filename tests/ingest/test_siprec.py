@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from ingest_support import Service, SiprecCall, check_turns
-from ko_speech import conversation, dialogue
+from support.ingest import Service, SiprecCall, check_turns
+from support.ko_speech import conversation, dialogue
 
 Spans = list[tuple[str, float, float]]
 CallFrames = tuple[np.ndarray, Spans]

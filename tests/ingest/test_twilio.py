@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from ingest_support import HubProcess, Service, check_turns, streamdouble, write_party_wavs
-from run_support import free_port
+from support.ingest import HubProcess, Service, check_turns, streamdouble, write_party_wavs
+from support.process import free_port
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ko_speech import model_dir, write_wav
+from support.ko_speech import model_dir, write_wav
 
 Spans = list[tuple[str, float, float]]
 
@@ -108,7 +108,7 @@ class Service:
         return any(e["type"] == "call_ended" for e in self.of(call))
 
     @staticmethod
-    def wait_for(condition: Any, timeout: float = 60.0) -> bool:
+    def wait_for(condition: Any, timeout: float = 180.0) -> bool:
         """Poll `condition` until it holds or `timeout` passes; return whether it held."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -140,7 +140,7 @@ class HubProcess:
     """A real `heatmon hub` on a free port with its own data directory and tokens."""
 
     def __init__(self, data: Path, port: int) -> None:
-        from hub_support import TOKENS
+        from support.hub import TOKENS
 
         data.mkdir(parents=True, exist_ok=True)
         self.tokens_file = data / "tokens.json"
@@ -196,7 +196,7 @@ def streamdouble(
 
 # -- SIPREC peers: sipp (SIP and the caller's RTP) and GStreamer (the agent's RTP) ------------
 
-SIPREC_DIR = Path(__file__).parent / "siprec"
+SIPREC_DIR = Path(__file__).parents[1] / "ingest" / "siprec"
 
 
 def free_udp_port() -> int:
