@@ -10,7 +10,7 @@ import pytest
 from support.ingest import check_turns, frames_of
 from support.ko_speech import model_dir
 
-from monitor.events import Event
+from monitor.events import CallEnded, Event
 from monitor.ingest.calls import HANGUP, SHUTDOWN, CallDesk, CallIdentity, PushSource, Refused
 from monitor.speech.overlay import Endpointing, endpointing_overlay
 from monitor.speech.recognizer import SpeechModel
@@ -217,6 +217,6 @@ def test_the_desk_refuses_past_max_calls_and_duplicates() -> None:
             desk.open(CallIdentity("d"))
 
     asyncio.run(main())
-    ended = {e.call: e for e in events if e.type == "call_ended"}
+    ended = {e.call: e for e in events if isinstance(e, CallEnded)}
     assert set(ended) == {"a", "b"}
     assert all(e.summary and e.summary["ended_by"] == SHUTDOWN for e in ended.values())

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from support.ko_speech import model_dir, write_wav
 
 Spans = list[tuple[str, float, float]]
