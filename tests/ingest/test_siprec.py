@@ -14,6 +14,9 @@ import pytest
 from support.ingest import Service, SiprecCall, check_turns
 from support.ko_speech import conversation, dialogue
 
+#: Every test here starts `heatmon ingest`, which loads the real Vosk model.
+pytestmark = pytest.mark.slow
+
 Spans = list[tuple[str, float, float]]
 CallFrames = tuple[np.ndarray, Spans]
 #: GStreamer's stream starts when its process is up, a few tenths of a second after sipp's.
@@ -45,7 +48,6 @@ def only_call(service: Service) -> str:
     return call
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("caller_label", ["1", "2"])
 def test_a_recorded_call_gives_both_parties_turns_named_by_the_metadata(
     tmp_path: Path, call_frames: CallFrames, caller_label: str
@@ -66,7 +68,6 @@ def test_a_recorded_call_gives_both_parties_turns_named_by_the_metadata(
         assert events[-1]["duration"] == pytest.approx(21.0 + LEAD_IN, abs=1.0)
 
 
-@pytest.mark.slow
 def test_a_bye_mid_sentence_keeps_the_last_words(tmp_path: Path, call_frames: CallFrames) -> None:
     """A BYE in the middle of the caller's second line still turns its words so far into a turn."""
     _, start, end = [s for s in call_frames[1] if s[0] == "caller"][-1]

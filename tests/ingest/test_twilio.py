@@ -18,6 +18,9 @@ from websockets.exceptions import ConnectionClosed
 from monitor.ingest.twilio import signature
 from monitor.store import CallFilter, Store
 
+#: Every test here starts `heatmon ingest`, which loads the real Vosk model.
+pytestmark = pytest.mark.slow
+
 Spans = list[tuple[str, float, float]]
 CallFrames = tuple[np.ndarray, Spans]
 
@@ -81,7 +84,6 @@ def check_call(service: Service, call: str, spans: Spans, agent: str, number: st
     return check_turns(events, spans)
 
 
-@pytest.mark.slow
 def test_a_forked_call_reaches_the_hub_the_agent_and_the_store(
     tmp_path: Path, wavs: tuple[Path, Path], call_frames: CallFrames
 ) -> None:
@@ -142,7 +144,6 @@ def test_a_forked_call_reaches_the_hub_the_agent_and_the_store(
     assert {t["speaker"] for t in detail["turns"]} == {"caller", "agent"}
 
 
-@pytest.mark.slow
 def test_packet_loss_and_jitter_leave_silence_in_place(
     wavs: tuple[Path, Path], call_frames: CallFrames
 ) -> None:
@@ -164,7 +165,6 @@ def test_packet_loss_and_jitter_leave_silence_in_place(
         assert service.of(call)[-1]["duration"] == pytest.approx(21.0, abs=1.0)
 
 
-@pytest.mark.slow
 def test_several_calls_at_once(tmp_path: Path, call_frames: CallFrames) -> None:
     """Four forks at once: each call gets turns for both of its parties, under its own agent."""
     wavs = write_party_wavs(tmp_path, call_frames[0])
