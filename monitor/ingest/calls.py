@@ -4,7 +4,8 @@
   time from the event loop (`feed`, never blocking); `blocks()` hands the pipeline blocks of
   `BLOCK_SECONDS` with every party aligned in call time. A block goes out as soon as every
   party's audio for it is in, or when the wall clock has passed it by `hold` seconds: a party
-  whose audio is late or lost gets silence then, so one bad leg never stalls the other.
+  whose audio is late or lost gets a gap then, so one bad leg never stalls the other;
+  gaps are comfort noise at the party's line level (see `_comfort`).
   While no party's audio for a block is in, nothing goes out: a peer that falls behind as a
   whole (a busy network, a stall) loses nothing.
   The call's clock starts with its first audio (a peer that says hello first and streams
@@ -33,6 +34,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from monitor.analysis.chain import CallAnalysis
 from monitor.errors import HeatmonError
@@ -81,7 +84,7 @@ class PushSource:
         rates: Mapping[str, int] | None = None,
         *,
         description: str = "",
-        hold: float = 0.25,
+        hold: float = 0.4,
         queue_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -97,6 +100,9 @@ class PushSource:
         self._emitted = 0  # blocks handed on
         self._closed = False
         self._lock = threading.Condition()
+        # Per party: the level of its line noise (RMS), for the comfort noise that fills gaps.
+        self._hiss: dict[str, float] = {}
+        self._noise = np.random.default_rng(0)
         self.dropped_samples = 0
         self.late_samples = 0
         self.fed_samples = 0
@@ -159,9 +165,10 @@ class PushSource:
             if offset + n > self._bound[party]:
                 self.dropped_samples += n
                 return
-            if offset > len(buffer) // 2:  # a gap (lost packets): silence in its place
-                buffer.extend(bytes(2 * offset - len(buffer)))
+            if offset > len(buffer) // 2:  # a gap (lost packets): comfort noise in its place
+                buffer.extend(self._comfort(party, offset - len(buffer) // 2))
             buffer[offset * 2 : offset * 2 + n * 2] = pcm
+            self._listen(party, pcm)
             self._ends[party] = max(self._ends[party], start + n)
             self.fed_samples += n
             self._lock.notify()
@@ -207,13 +214,30 @@ class PushSource:
         """Closed, and every party's audio handed on."""
         return all(self._ends[p] <= self._emitted * self._block[p] for p in self.rates)
 
+    def _listen(self, party: str, pcm: bytes) -> None:
+        """Follow the party's line noise: the quietest recent audio, rising slowly."""
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        rms = float(np.sqrt(np.mean(samples * samples)))
+        known = self._hiss.get(party)
+        self._hiss[party] = rms if known is None else min(rms, known * 1.01 + 0.01)
+
+    def _comfort(self, party: str, samples: int) -> bytes:
+        """Audio for a stretch that never came: noise at the line's own level (RFC 3389's
+        comfort noise), not digital silence, which would drag the noise floor the turn
+        endings are measured against far below the line's and keep turns from ending."""
+        level = self._hiss.get(party)
+        if not level or samples <= 0:
+            return bytes(2 * max(0, samples))
+        noise = self._noise.normal(0.0, level, samples).clip(-32768, 32767).astype("<i2")
+        return noise.tobytes()
+
     def _take(self) -> AudioBlock:
         pcm: dict[str, bytes] = {}
         for party, buffer in self._buffers.items():
             size = self._block[party] * 2
             chunk = bytes(buffer[:size])
             del buffer[:size]
-            pcm[party] = chunk + bytes(size - len(chunk))
+            pcm[party] = chunk + self._comfort(party, (size - len(chunk)) // 2)
         self._emitted += 1
         return AudioBlock(pcm)
 
@@ -260,7 +284,7 @@ class CallDesk:
         options: CallOptions | None = None,
         analysis: Callable[[str], Analysis] = CallAnalysis,
         threads: int | None = None,
-        hold: float = 0.25,
+        hold: float = 0.4,
     ) -> None:
         if max_calls < 1:
             raise ValueError(f"max_calls must be at least 1, not {max_calls}")

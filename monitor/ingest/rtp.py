@@ -3,7 +3,7 @@
 `RtpStream` turns packets into (call sample, PCM) pieces for `PushSource.feed`: each
 packet's place comes from its RTP timestamp relative to the stream's first packet, so
 packets reordered or delayed on the way land where they belong (the source's hold time is
-the jitter buffer), lost ones leave silence, and duplicates are dropped by sequence number.
+the jitter buffer), lost ones leave a gap, and duplicates are dropped by sequence number.
 A jump of the timestamp by more than `MAX_JUMP` seconds (a new source, a restart) starts
 the stream's clock again at the present.
 """

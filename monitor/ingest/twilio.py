@@ -7,7 +7,7 @@ One websocket carries one call. The messages (JSON text frames):
   (`callerName`); `start.mediaFormat` must be audio/x-mulaw, 8000 Hz, mono.
 - `media`: `media.track` inbound = the caller, outbound = the agent; `media.payload` is
   base64 mu-law; `media.timestamp` (milliseconds of stream time, a string) places the audio
-  in the call, so frames lost on the way leave silence where they were instead of pulling
+  in the call, so frames lost on the way leave a gap where they were instead of pulling
   the rest of the call earlier, and jitter is absorbed.
 - `stop`: the call is over (ended_by `hangup`). A socket that closes without it is a lost
   connection (`connection_lost`).
@@ -52,7 +52,7 @@ RATE = 8000
 TRACKS = {"inbound": "caller", "outbound": "agent"}
 MAX_MESSAGE = 64 * 1024  # a media message of 20 ms is about 300 bytes
 MAX_PAYLOAD = RATE  # bytes of mu-law in one media message: one second
-MAX_AHEAD_MS = 10_000  # a timestamp further ahead of the call than this is not believed
+MAX_AHEAD_MS = 10_000  # a timestamp further ahead of the call's present than this is not believed
 START_TIMEOUT = 10.0  # seconds from connecting to `start`
 IDLE_TIMEOUT = 20.0  # seconds without a message before the call counts as lost
 MAX_MALFORMED = 50  # malformed messages a call may send before it is ended
@@ -283,7 +283,7 @@ class TwilioListener:
         at = None
         if timestamp is not None:
             at = timestamp * RATE // 1000
-            if at > conn.live.source.position(party) + MAX_AHEAD_MS * RATE // 1000:
+            if at > conn.live.source.now(party) + MAX_AHEAD_MS * RATE // 1000:
                 raise Malformed(f"media.timestamp {timestamp} is far ahead of the call")
         conn.live.feed(party, ulaw_decode(audio), at)
 

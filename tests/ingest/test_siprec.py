@@ -209,7 +209,7 @@ def test_malformed_sip_sdp_xml_and_rtp_are_refused_and_logged() -> None:
         assert ended["summary"]["ended_by"] == "hangup"
         assert service.calls() == {"live-1"}
         assert service.proc.poll() is None and "Traceback" not in service.stderr
-        assert "SIP message refused" in service.stderr
+        assert service.wait_for(lambda: "SIP message refused" in service.stderr)
 
 
 def test_a_peer_outside_the_allow_list_is_refused() -> None:
@@ -223,7 +223,8 @@ def test_a_peer_outside_the_allow_list_is_refused() -> None:
             assert status(sip.answer()) == 403
         finally:
             sip.close()
-        assert service.calls() == set() and "not in --allow" in service.stderr
+        assert service.wait_for(lambda: "not in --allow" in service.stderr)
+        assert service.calls() == set()
 
 
 def test_capacity_cancel_retransmission_and_stop() -> None:
