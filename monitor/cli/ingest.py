@@ -88,10 +88,9 @@ def run(args: argparse.Namespace) -> int:
     if args.max_calls < 1:
         raise InputError(f"--max-calls must be 1 or more, not {args.max_calls}")
     args.allow_networks = parse_networks(args.allow)
-    for kind in kinds.values():
-        check = getattr(kind, "check_options", None)
-        if check is not None:
-            check(args)
+    for kind, _ in wanted:
+        if kind.check is not None:
+            kind.check(args)
     model = SpeechModel(endpointing_overlay(resolve_model(args.model), Endpointing()))
     asyncio.run(_serve(args, model, wanted))
     return 0

@@ -47,6 +47,8 @@ class ListenerKind:
     default_port: int
     start: Callable[[CallDesk, tuple[str, int], argparse.Namespace], Awaitable[Listener]]
     add_options: Callable[[argparse.ArgumentParser], None] | None = None
+    #: Checks its own options before the model loads (InputError for a bad one).
+    check: Callable[[argparse.Namespace], None] | None = None
 
     @property
     def option(self) -> str:

@@ -485,6 +485,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check(args: argparse.Namespace) -> None:
+    ports = getattr(args, "siprec_rtp_ports", None)
+    if ports:
+        _port_range(ports)
+
+
 async def start(desk: CallDesk, address: tuple[str, int], args: argparse.Namespace) -> SiprecListener:
     ports = getattr(args, "siprec_rtp_ports", None)
     listener = SiprecListener(
@@ -505,5 +511,6 @@ KIND = register(
         default_port=5060,
         start=start,
         add_options=add_options,
+        check=check,
     )
 )

@@ -314,11 +314,16 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def start(desk: CallDesk, address: tuple[str, int], args: argparse.Namespace) -> TwilioListener:
-    token = getattr(args, "twilio_auth_token", None) or os.environ.get("TWILIO_AUTH_TOKEN") or None
+def check(args: argparse.Namespace) -> None:
     url = getattr(args, "twilio_url", None)
     if url is not None and not url.startswith(("ws://", "wss://")):
         raise InputError(f"--twilio-url must be a ws:// or wss:// URL, not {url!r}")
+
+
+async def start(desk: CallDesk, address: tuple[str, int], args: argparse.Namespace) -> TwilioListener:
+    check(args)
+    token = getattr(args, "twilio_auth_token", None) or os.environ.get("TWILIO_AUTH_TOKEN") or None
+    url = getattr(args, "twilio_url", None)
     if token is None:
         log.warning("twilio: no auth token: connections are not checked for Twilio's signature")
     listener = TwilioListener(desk, token, url)
@@ -333,5 +338,6 @@ KIND = register(
         default_port=8080,
         start=start,
         add_options=add_options,
+        check=check,
     )
 )

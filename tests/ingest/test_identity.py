@@ -93,3 +93,24 @@ def test_a_bad_allow_value_is_refused(value: str) -> None:
 
     with pytest.raises(InputError, match="--allow"):
         parse_networks([value])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--twilio", "127.0.0.1:0", "--max-calls", "0"], "--max-calls must be 1 or more"),
+        (["--siprec", ":0", "--siprec-rtp-ports", "9000-100"], "--siprec-rtp-ports"),
+        (["--twilio", ":0", "--twilio-url", "http://x/media"], "--twilio-url must be"),
+        (["--siprec", ":0", "--allow", "nowhere"], "--allow"),
+        (["--twilio", "localhost:x"], "port must be a number"),
+    ],
+)
+def test_bad_ingest_options_are_one_line_before_the_model_loads(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every ingest option is checked before the speech model loads: one line, exit 2."""
+    from monitor.cli import main
+
+    assert main(["ingest", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
