@@ -103,10 +103,20 @@ class SiprecListener:
     async def start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
         self._host = host
-        self._udp, _ = await loop.create_datagram_endpoint(
-            lambda: _SipDatagrams(self), local_addr=(host, port)
-        )
-        self._tcp = await asyncio.start_server(self._tcp_client, host, self.address[1])
+        # UDP and TCP on one port: with port 0 the OS picks UDP's, which TCP may have taken
+        # for another program, so then try another.
+        for attempt in range(1 if port else 20):
+            self._udp, _ = await loop.create_datagram_endpoint(
+                lambda: _SipDatagrams(self), local_addr=(host, port)
+            )
+            try:
+                self._tcp = await asyncio.start_server(self._tcp_client, host, self.address[1])
+                return
+            except OSError:
+                self._udp.close()
+                self._udp = None
+                if port or attempt == 19:
+                    raise
 
     async def close(self) -> None:
         for session in list(self.sessions.values()):
