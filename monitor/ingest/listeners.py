@@ -19,7 +19,7 @@ from monitor.errors import InputError
 from monitor.ingest.calls import CallDesk
 
 #: Adapter modules, in the order `heatmon ingest --help` lists their options.
-ADAPTERS: tuple[str, ...] = ("monitor.ingest.twilio", "monitor.ingest.siprec")
+ADAPTERS: tuple[str, ...] = ("monitor.ingest.audiosocket", "monitor.ingest.twilio", "monitor.ingest.siprec")
 
 #: Peers accepted when no --allow is given: this machine only.
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
