@@ -41,7 +41,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
 
 from monitor.errors import InputError
-from monitor.ingest.calls import ERROR, CallDesk, CallIdentity, Refused
+from monitor.ingest.calls import CONNECTION_LOST, ERROR, CallDesk, CallIdentity, Refused
 from monitor.ingest.legs import CallLegs, LegBook
 
 log = logging.getLogger("heatmon")
@@ -326,6 +326,8 @@ class AriController:
         if self._legs.pop(leg.snoop, None) is None:
             return
         self._legs.pop(leg.media, None)
+        # A leg whose stream never said its UUID (refused, or never connected) ends here.
+        self.book.drop(leg.leg_id, CONNECTION_LOST)
         for method, path in (
             ("DELETE", f"/channels/{_q(leg.media)}"),
             ("DELETE", f"/channels/{_q(leg.snoop)}"),

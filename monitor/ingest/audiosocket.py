@@ -126,7 +126,8 @@ class AudioSocketServer:
                 if not data:  # Asterisk 22 hangs up by closing the socket
                     reason = HANGUP if leg else CONNECTION_LOST
                     break
-                for message in frames.feed(data):
+                frames.feed(data)
+                for message in frames.messages():
                     if isinstance(message, Identified):
                         leg = self._leg(message.uuid, peer)
                         if leg is None:
@@ -190,6 +191,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     ari.add_options(group)
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """The listener's and the controller's options, checked before anything starts."""
+    if not getattr(args, "audiosocket_idle", IDLE_TIMEOUT) > 0:
+        raise InputError("--audiosocket-idle must be a positive number of seconds")
+    ari.settings(args)
+
+
 class AudioSocketListener:
     """What `heatmon ingest --audiosocket` runs: the TCP listener and, with --ari, its controller."""
 
@@ -208,10 +216,9 @@ class AudioSocketListener:
 
 
 async def start(desk: CallDesk, address: tuple[str, int], args: argparse.Namespace) -> AudioSocketListener:
+    check_options(args)
     idle = getattr(args, "audiosocket_idle", IDLE_TIMEOUT)
-    if not idle > 0:
-        raise InputError("--audiosocket-idle must be a positive number of seconds")
-    settings = ari.settings(args)  # a bad --ari option is refused before anything listens
+    settings = ari.settings(args)
     book = LegBook()
     server = AudioSocketServer(
         desk,
@@ -238,5 +245,6 @@ KIND = register(
         default_port=9092,
         start=start,
         add_options=add_options,
+        check=check_options,
     )
 )

@@ -12,13 +12,14 @@ Asterisk 22 usually ends a call by closing the socket, older versions with a 0x0
 both end the stream here.
 
 Nothing on the socket is trusted: AudioSocket has no authentication, so a peer may send any
-bytes at all. `AudioSocketReader.feed` turns bytes into typed messages or raises
+bytes at all. `AudioSocketReader` turns bytes into typed messages or raises
 `AudioSocketError` (one line, saying what was wrong), and never anything else.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from monitor.errors import InputError
@@ -124,24 +125,31 @@ class AudioSocketReader:
         """Bytes of an incomplete message held, waiting for the rest."""
         return len(self._buffer)
 
-    def feed(self, data: bytes) -> list[Message]:
-        """The messages that `data` completes (none if it ends mid-message)."""
+    def feed(self, data: bytes) -> None:
+        """Take bytes from the socket (any amount; messages may be cut anywhere)."""
         if self._ended and data:
             raise AudioSocketError("data after the end of the stream")
         self._buffer += data
-        messages: list[Message] = []
+
+    def messages(self) -> Iterator[Message]:
+        """The complete messages held, in order. A broken one raises when it is reached, so the
+        good messages before it are still handed on."""
         while len(self._buffer) >= HEADER and not self._ended:
             kind = self._buffer[0]
             length = int.from_bytes(self._buffer[1:3], "big")
             self._check_header(kind, length)
             if len(self._buffer) < HEADER + length:
-                break
+                return
             payload = bytes(self._buffer[HEADER : HEADER + length])
             del self._buffer[: HEADER + length]
-            messages.append(self._message(kind, payload))
+            yield self._message(kind, payload)
         if self._ended and self._buffer:
             raise AudioSocketError("data after the end of the stream")
-        return messages
+
+    def read(self, data: bytes) -> list[Message]:
+        """`feed` then every complete message, as a list."""
+        self.feed(data)
+        return list(self.messages())
 
     def _check_header(self, kind: int, length: int) -> None:
         # Checked before the payload is waited for: a bad header is refused at once, not after

@@ -55,6 +55,10 @@ class NoiseFloor:
     """A party's line noise level: it follows the quietest recent audio.
 
     It falls quickly and rises slowly (0.5 dB a second), so speech never lifts it much.
+    Digital silence (all-zero samples) says nothing about the line's noise: it is what a
+    phone system's leg gives before it connects or while a party's audio is missing, and if
+    it set the floor, the line's real hiss later would rise above it for half a minute and
+    count as speech (no turn would end). So it leaves the floor as it was.
     """
 
     LOWEST = -80.0  # dBFS: a digitally silent line still has a usable floor
@@ -64,6 +68,8 @@ class NoiseFloor:
 
     def update(self, level_db: float, seconds: float) -> float:
         """Feed a block's level; the floor after it."""
+        if level_db <= SILENCE_DB:
+            return self.LOWEST if self.db is None else self.db
         if self.db is None:
             self.db = level_db
         elif level_db < self.db:

@@ -20,6 +20,7 @@ from monitor.ingest.audiosocket_frames import (
     Digit,
     Hangup,
     Identified,
+    Message,
     PeerError,
     encode,
 )
@@ -42,7 +43,7 @@ def test_a_stream_reads_as_uuid_audio_digit_and_hangup() -> None:
         encode(DTMF, b"7"),
         encode(HANGUP),
     )
-    assert reader.feed(data) == [
+    assert reader.read(data) == [
         Identified(CALL),
         Audio(FRAME, 8000),
         Audio(bytes(480), 8000),
@@ -56,7 +57,7 @@ def test_bytes_split_anywhere_give_the_same_messages() -> None:
     """TCP may cut a message anywhere: fed one byte at a time, the stream reads the same."""
     data = stream(encode(UUID, CALL.bytes), encode(AUDIO, FRAME), encode(AUDIO, FRAME[:160]))
     reader = AudioSocketReader()
-    got = [m for i in range(len(data)) for m in reader.feed(data[i : i + 1])]
+    got = [m for i in range(len(data)) for m in reader.read(data[i : i + 1])]
     assert got == [Identified(CALL), Audio(FRAME, 8000), Audio(FRAME[:160], 8000)]
     assert reader.pending == 0
 
@@ -64,16 +65,16 @@ def test_bytes_split_anywhere_give_the_same_messages() -> None:
 def test_higher_rates_carry_their_rate() -> None:
     """Signed linear at 16 kHz (kind 0x12) is audio with its rate; a change of rate mid-stream is refused."""
     reader = AudioSocketReader()
-    got = reader.feed(encode(UUID, CALL.bytes) + encode(0x12, bytes(640)))
+    got = reader.read(encode(UUID, CALL.bytes) + encode(0x12, bytes(640)))
     assert got[1] == Audio(bytes(640), 16000)
     with pytest.raises(AudioSocketError, match="changed rate"):
-        reader.feed(encode(AUDIO, FRAME))
+        reader.read(encode(AUDIO, FRAME))
 
 
 def test_a_peer_error_ends_the_stream_with_its_reason() -> None:
     """An error message (0xff) ends the stream and says what Asterisk reported."""
     reader = AudioSocketReader()
-    got = reader.feed(encode(UUID, CALL.bytes) + encode(ERROR, b"\x02"))
+    got = reader.read(encode(UUID, CALL.bytes) + encode(ERROR, b"\x02"))
     assert got[1] == PeerError(2) and got[1].reason == "frame forwarding failed"
     assert reader.ended
 
@@ -94,15 +95,25 @@ def test_a_peer_error_ends_the_stream_with_its_reason() -> None:
 def test_a_broken_stream_is_refused_with_what_is_wrong(data: bytes, match: str) -> None:
     """Each way of breaking the protocol is an AudioSocketError whose one line says which."""
     with pytest.raises(AudioSocketError, match=match):
-        AudioSocketReader().feed(data)
+        AudioSocketReader().read(data)
+
+
+def test_messages_before_a_broken_one_are_still_handed_on() -> None:
+    """In one read, the UUID and audio before a bad message come out before the error is raised."""
+    reader = AudioSocketReader()
+    reader.feed(encode(UUID, CALL.bytes) + encode(AUDIO, FRAME) + encode(0x42, b"x"))
+    got: list[Message] = []
+    with pytest.raises(AudioSocketError, match="unknown message kind"):
+        got.extend(reader.messages())
+    assert got == [Identified(CALL), Audio(FRAME, 8000)]
 
 
 def test_an_oversized_length_is_refused_before_its_payload_arrives() -> None:
     """A header claiming more than the limit is refused at once, without waiting for the bytes."""
     reader = AudioSocketReader(max_payload=1024)
-    reader.feed(encode(UUID, CALL.bytes))
+    reader.read(encode(UUID, CALL.bytes))
     with pytest.raises(AudioSocketError, match="over the 1024-byte limit"):
-        reader.feed(bytes((AUDIO,)) + (1026).to_bytes(2, "big"))
+        reader.read(bytes((AUDIO,)) + (1026).to_bytes(2, "big"))
     assert reader.pending <= 3
 
 
@@ -113,7 +124,7 @@ def test_random_bytes_raise_nothing_but_the_typed_error(chunks: list[bytes]) -> 
     reader = AudioSocketReader(max_payload=512)
     try:
         for chunk in chunks:
-            for message in reader.feed(chunk):
+            for message in reader.read(chunk):
                 assert isinstance(message, Identified | Audio | Digit | Hangup | PeerError)
     except AudioSocketError as err:
         assert str(err) and "\n" not in str(err)
@@ -135,6 +146,6 @@ def test_a_valid_stream_survives_any_cutting(messages: list[bytes], data: st.Dat
     reader = AudioSocketReader()
     got = []
     for start, end in zip([0, *cuts], [*cuts, len(raw)], strict=True):
-        got.extend(reader.feed(raw[start:end]))
+        got.extend(reader.read(raw[start:end]))
     assert got[0] == Identified(CALL) and len(got) == 1 + len(messages)
     assert reader.pending == 0

@@ -44,6 +44,13 @@ def test_quiet_after_speech_ends_the_turn_once() -> None:
     assert _feed(QuietEnd(0.4), levels) == [28]
 
 
+def test_leading_digital_silence_does_not_hide_the_line_noise() -> None:
+    """A leg that starts with digital silence (a phone system's leg not connected yet) and then
+    hisses: quiet back at the hiss after speech still ends the turn, at the 4th quiet block."""
+    levels = [SILENCE_DB] * 10 + [-60.0] * 10 + [-20.0] * 15 + [-60.0] * 20
+    assert _feed(QuietEnd(0.4), levels) == [38]
+
+
 def test_short_pauses_inside_speech_do_not_end_the_turn() -> None:
     """A 0.3 s dip between words is not the end when 0.4 s of quiet is asked for."""
     levels = [-60.0] * 10 + ([-20.0] * 5 + [-60.0] * 3) * 4 + [-20.0] * 5

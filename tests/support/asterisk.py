@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from run_support import free_port
+from support.process import free_port
 
 ASTERISK_VERSION = "22"
 

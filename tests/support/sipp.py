@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from run_support import free_port
+from support.process import free_port
 
 SDP = """\
 v=0
@@ -144,13 +144,13 @@ class Phone:
         return "\n".join(parts)
 
 
-def _sipp(workdir: Path, scenario: str, args: list[str], port: int) -> Phone:
+def _sipp(workdir: Path, scenario: str, args: list[str], port: int, calls: int = 1) -> Phone:
     workdir.mkdir(parents=True, exist_ok=True)
     xml = workdir / "scenario.xml"
     xml.write_text(scenario)
     media = free_port() & ~1  # RTP on an even port
     command = [
-        "sipp", *args, "-sf", str(xml), "-m", "1", "-i", "127.0.0.1", "-p", str(port),
+        "sipp", *args, "-sf", str(xml), "-m", str(calls), "-i", "127.0.0.1", "-p", str(port),
         "-mi", "127.0.0.1", "-mp", str(media), "-nostdin", "-timeout", "120s", "-timeout_error",
         "-trace_err", "-error_file", str(workdir / "errors.log"),
         "-trace_msg", "-message_file", str(workdir / "messages.log"),
@@ -161,9 +161,9 @@ def _sipp(workdir: Path, scenario: str, args: list[str], port: int) -> Phone:
     return Phone(proc, workdir)
 
 
-def agent_phone(workdir: Path, pcap: Path, port: int) -> Phone:
-    """Start the agent's phone (sipp UAS) on 127.0.0.1:`port`."""
-    return _sipp(workdir, agent_scenario(pcap), [], port)
+def agent_phone(workdir: Path, pcap: Path, port: int, calls: int = 1) -> Phone:
+    """Start the agent's phone (sipp UAS) on 127.0.0.1:`port`; it answers `calls` calls."""
+    return _sipp(workdir, agent_scenario(pcap), [], port, calls)
 
 
 def call(
@@ -174,7 +174,9 @@ def call(
     caller_name: str,
     pcap: Path,
     hangup_after: float,
+    calls: int = 1,
 ) -> Phone:
-    """Place one call through Asterisk from a caller phone (sipp UAC)."""
+    """Place `calls` calls at once through Asterisk from a caller phone (sipp UAC)."""
     scenario = caller_scenario(number, caller, caller_name, pcap, hangup_after)
-    return _sipp(workdir, scenario, [f"127.0.0.1:{asterisk_sip_port}"], free_port())
+    args = [f"127.0.0.1:{asterisk_sip_port}", "-l", str(calls)]
+    return _sipp(workdir, scenario, args, free_port(), calls)
