@@ -52,6 +52,9 @@ PASSWORD_VARIABLE = "HEATMON_ARI_PASSWORD"
 SPY = {"caller": "in", "agent": "out"}  # snoop direction of each party, from the caller's channel
 PREFIX = "heatmon-"  # ids of the channels and bridges we make
 REQUEST_TIMEOUT = 10.0
+# Asterisk connects a leg while it answers our externalMedia request; a leg still unheard this
+# long after is given up, so its call cannot wait for it forever (an event lost with ARI down).
+CONNECT_TIMEOUT = 30.0
 MAX_BACKOFF = 10.0
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -302,6 +305,7 @@ class AriController:
         leg = _Leg(legs.live.call, leg_id, f"{PREFIX}snoop-{leg_id}", f"{PREFIX}media-{leg_id}",
                    f"{PREFIX}bridge-{leg_id}")  # fmt: skip
         self.book.expect(leg_id, legs, party)
+        asyncio.get_running_loop().call_later(CONNECT_TIMEOUT, self.book.drop, leg_id, CONNECTION_LOST)
         self._legs[leg.snoop] = self._legs[leg.media] = leg
         app = self.client.settings.app
         host, port = self.media_address
