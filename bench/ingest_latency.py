@@ -184,15 +184,17 @@ def main() -> None:
     hub, ws, board = start_hub(folder)
     token = re.search(r"#token=(\S+)", board)
     assert token is not None
-    watcher = Watcher(ws, token[1])
     tokens = folder / "tokens.json"
+    watcher: Watcher | None = None
     try:
+        watcher = Watcher(ws, token[1])
         written_run = via_run(folder, ws, tokens, caller, watcher)
         run_lat, run_turns = latencies(watcher, "bench-run", written_run, ends)
         call, written_as = via_audiosocket(folder, ws, tokens, caller, watcher)
         as_lat, as_turns = latencies(watcher, call, written_as, ends)
     finally:
-        watcher.close()
+        if watcher is not None:
+            watcher.close()
         hub.terminate()
         hub.wait(timeout=10)
         if args.keep:
