@@ -69,9 +69,10 @@ def place_call(
     agent_pcap: Path,
     hangup_after: float,
     calls: int = 1,
+    ring: float = 0.0,
 ) -> None:
     """Calls from the caller's phone to the agent's through Asterisk; both phones finish cleanly."""
-    agent = sipp.agent_phone(workdir / "agent", agent_pcap, asterisk.agents[0].port, calls)
+    agent = sipp.agent_phone(workdir / "agent", agent_pcap, asterisk.agents[0].port, calls, ring)
     try:
         caller = sipp.call(workdir / "caller", asterisk.sip_port, "100", CALLER, CALLER_NAME, caller_pcap,
                            hangup_after, calls)  # fmt: skip
@@ -95,12 +96,14 @@ def only_call(service: Service, timeout: float = 120.0) -> str:
 def test_a_call_through_asterisk_gives_both_parties_with_the_callers_number_and_agent(
     asterisk: Asterisk, hub: HubProcess, call_audio: tuple[Path, Path, Spans, float], tmp_path: Path
 ) -> None:
-    """A sipp call through Asterisk is one call: call_started with the caller's number and name
-    and the agent from the dialplan, turns of both parties each on its own speech, call_ended by
+    """A sipp call through Asterisk, answered after ringing, is one call: call_started with the
+    caller's number and name and the agent from the dialplan, turns of both parties each on its
+    own speech (the ringing's digital silence does not hide the line's noise), call_ended by
     hang-up; the hub's store has it under the caller's number."""
     caller_pcap, agent_pcap, spans, seconds = call_audio
+    ring = 2.5
     with ingest(asterisk, hub) as service:
-        place_call(asterisk, tmp_path / "phones", caller_pcap, agent_pcap, seconds + 0.5)
+        place_call(asterisk, tmp_path / "phones", caller_pcap, agent_pcap, seconds + 0.5, ring=ring)
         call = only_call(service)
         assert service.stop() == 0, service.stderr
     events = service.of(call)
@@ -110,9 +113,10 @@ def test_a_call_through_asterisk_gives_both_parties_with_the_callers_number_and_
     assert started["source"].startswith("asterisk PJSIP/caller-")
     turns = [e for e in events if e["type"] == "turn"]
     assert {t["speaker"] for t in turns} == {"caller", "agent"}, turns
+    # call time starts when the call enters Stasis: the phones' audio starts after the ringing
+    answered = [(who, start + ring, end + ring) for who, start, end in spans]
     for turn in turns:
-        # call time starts when the call enters Stasis, a little before the phones' audio
-        assert speakers_of_words(turn, spans, slack=0.6) == {turn["speaker"]}, (turn, spans)
+        assert speakers_of_words(turn, answered, slack=0.6) == {turn["speaker"]}, (turn, answered)
     assert len(turns) >= 4
     assert events[-1]["type"] == "call_ended" and events[-1]["summary"]["ended_by"] == "hangup"
     assert "dropped_audio_blocks" not in events[-1]["summary"]

@@ -3,7 +3,8 @@ sending its party's speech as RTP from a pcap (see rtp.py).
 
 The caller (UAC) calls a number on Asterisk, plays its pcap once the call is up, and hangs up
 (BYE) `hangup_after` seconds later, which may be in the middle of a sentence. The agent (UAS)
-answers the INVITE Asterisk sends it, plays its own pcap, and answers Asterisk's BYE.
+rings (180), answers the INVITE Asterisk sends it, plays its own pcap, and answers Asterisk's
+BYE.
 Everything binds to 127.0.0.1 on ports the OS picked.
 """
 
@@ -85,11 +86,23 @@ Content-Length: 0
 """
 
 
-def agent_scenario(pcap: Path) -> str:
-    """A UAS that answers one INVITE, plays `pcap`, and answers the BYE."""
+def agent_scenario(pcap: Path, ring: float = 0.0) -> str:
+    """A UAS that answers an INVITE after ringing `ring` seconds, plays `pcap`, and answers the BYE."""
     return f"""<?xml version="1.0" encoding="UTF-8" ?>
 <scenario name="heatmon agent">
   <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:agent@[local_ip]:[local_port]>
+Content-Length: 0
+
+  ]]></send>
+  <pause milliseconds="{round(ring * 1000)}"/>
   <send><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
@@ -161,9 +174,10 @@ def _sipp(workdir: Path, scenario: str, args: list[str], port: int, calls: int =
     return Phone(proc, workdir)
 
 
-def agent_phone(workdir: Path, pcap: Path, port: int, calls: int = 1) -> Phone:
-    """Start the agent's phone (sipp UAS) on 127.0.0.1:`port`; it answers `calls` calls."""
-    return _sipp(workdir, agent_scenario(pcap), [], port, calls)
+def agent_phone(workdir: Path, pcap: Path, port: int, calls: int = 1, ring: float = 0.0) -> Phone:
+    """Start the agent's phone (sipp UAS) on 127.0.0.1:`port`; it answers `calls` calls, each
+    after ringing `ring` seconds."""
+    return _sipp(workdir, agent_scenario(pcap, ring), [], port, calls)
 
 
 def call(
