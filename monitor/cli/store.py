@@ -200,9 +200,10 @@ def run_calls(args: argparse.Namespace) -> int:
         )
         length = clock(row.duration) if row.ended else "live"
         peak = f"{row.peak_heat:.0f}" if row.peak_heat is not None else "-"
+        caller = inert(row.caller_name or row.caller_number or "")
         print(
             f"{row.ref:>6}  {inert(row.id)[:22]:<22} {inert(row.agent or '?')[:10]:<10} "
-            f"{inert(row.caller_name or row.caller_number or '')[:18]:<18} {started:<17} {length:>7} {peak:>4}  "
+            f"{caller[:18]:<18} {started:<17} {length:>7} {peak:>4}  "
             f"{inert(', '.join(row.alert_kinds))}"
         )
     return 0
