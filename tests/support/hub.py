@@ -73,7 +73,7 @@ async def hello(hub: Hub, role: str, token: str, **fields: Any) -> tuple[ClientC
     """Connect, say hello, return the socket and the welcome."""
     ws = await connect(hub.url, max_size=None)
     await ws.send(json.dumps({"type": "hello", "role": role, "token": token, **fields}))
-    welcome = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    welcome = json.loads(await asyncio.wait_for(ws.recv(), 30))
     assert welcome["type"] == "welcome", welcome
     return ws, welcome
 
