@@ -264,7 +264,7 @@ def test_top_level_help_shows_examples_that_parse(capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(
     ("argv", "usage"),
     [
-        (["replay", "--console", "x.jsonl"], "usage: heatmon replay"),
+        (["replay", "--no-such-option", "x.jsonl"], "usage: heatmon replay"),
         (["models", "pull", "en-us", "--bogus"], "usage: heatmon models pull"),
         (["--bogus"], "usage: heatmon [-h]"),
     ],

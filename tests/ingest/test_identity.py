@@ -70,7 +70,7 @@ def test_a_v3_store_migrates_and_takes_caller_numbers(tmp_path: Path) -> None:
     conn.execute("PRAGMA user_version = 3")
     conn.close()
     store = Store.open(db, create=False)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 4
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 5
     store.write_events([started("new", "+4930123", "2026-12-03T10:00:00Z")])
     numbers = {r.id: r.caller_number for r in store.list_calls()}
     assert store.call_detail("new")["call"]["caller_number"] == "+4930123"

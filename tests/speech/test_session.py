@@ -201,5 +201,8 @@ def _alerts(spans: list[tuple[float, float]], seconds: float) -> list[tuple[str,
 def test_a_long_sentence_is_not_dead_air_but_a_silent_line_is() -> None:
     """A caller talking for 15 s has no turn until the end, but the audio shows someone speaking:
     no dead-air alert. The same call silent after a short sentence gets one, 12 s after it."""
-    assert [kind for kind, _ in _alerts([(1.0, 16.0)], 20.0)] == []
-    assert [(kind, t) for kind, t in _alerts([(1.0, 3.0)], 20.0)] == [("dead_air", 15.0)]
+    # Dead air only: how heated the caller's words are (a rising-heat alert) is not the point here.
+    assert [kind for kind, _ in _alerts([(1.0, 16.0)], 20.0) if kind == "dead_air"] == []
+    assert [(kind, t) for kind, t in _alerts([(1.0, 3.0)], 20.0) if kind == "dead_air"] == [
+        ("dead_air", 15.0)
+    ]

@@ -164,7 +164,7 @@ def test_a_v1_database_migrates_to_the_latest_schema(db: Path) -> None:
     conn.close()
 
     store = Store.open(db, create=False)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 4
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 5
     rows = {row.id: row for row in store.list_calls()}
     assert rows["old"].peak_heat == 71.5
     assert rows["old"].started_ts == iso_to_ts("2026-10-01T08:00:00Z")
