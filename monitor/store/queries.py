@@ -241,20 +241,8 @@ def call_detail(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
         )
     ]
     alerts = [
-        _with_seq(
-            {
-                "type": "alert",
-                **base,
-                "t": t,
-                "id": aid,
-                "kind": kind,
-                "level": level,
-                "message": msg or "",
-                "evidence": _list(ev),
-            },
-            s,
-        )
-        for s, t, aid, kind, level, msg, ev in conn.execute(
+        _alert_event(base, row)
+        for row in conn.execute(
             "SELECT seq, t, alert_id, kind, level, message, evidence FROM alerts WHERE call_pk = ?"
             " ORDER BY t, rowid",
             (pk,),
@@ -320,6 +308,13 @@ def _with_t(event: dict[str, Any], t: float | None) -> dict[str, Any]:
     if t is not None:
         event["t"] = t
     return event
+
+
+def _alert_event(base: dict[str, Any], row: tuple[Any, ...]) -> dict[str, Any]:
+    """A stored alert as its event: `row` is (seq, t, alert_id, kind, level, message, evidence)."""
+    seq, t, aid, kind, level, msg, ev = row
+    event = {"type": "alert", **base, "t": t, "id": aid, "kind": kind, "level": level}
+    return _with_seq({**event, "message": msg or "", "evidence": _list(ev)}, seq)
 
 
 def _with_seq(event: dict[str, Any], seq: int | None) -> dict[str, Any]:
@@ -406,20 +401,8 @@ def _live_call(conn: sqlite3.Connection, pk: int, started: dict[str, Any], turns
         )
     ]
     alerts = [
-        _with_seq(
-            {
-                "type": "alert",
-                **base,
-                "t": t,
-                "id": aid,
-                "kind": kind,
-                "level": level,
-                "message": msg or "",
-                "evidence": _list(ev),
-            },
-            s,
-        )
-        for s, t, aid, kind, level, msg, ev in _newest(
+        _alert_event(base, row)
+        for row in _newest(
             conn,
             "SELECT seq, t, alert_id, kind, level, message, evidence FROM alerts WHERE call_pk = ?"
             " ORDER BY t DESC, rowid DESC",
