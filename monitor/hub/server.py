@@ -26,6 +26,7 @@ from websockets.frames import CloseCode
 from monitor.events import Error
 from monitor.hub.api import HubApi
 from monitor.hub.auth import Grant, LoginLimiter, Tokens, TokensFile
+from monitor.hub.collector import CollectorPacing
 from monitor.hub.fanout import Viewer, batch_messages
 from monitor.hub.floor import Floor, PublisherLedger, Stamped
 from monitor.hub.protocol import Admitted, HubProtocol, Made, Refused
@@ -83,6 +84,9 @@ class HubConfig:
     login_per: float = 60.0
     login_refuse_for: float = 60.0  # ... before it is refused for this long
     tokens_recheck: float = 1.0  # look at the tokens file for changes at most this often
+    # Seconds between full garbage collections that include long-lived objects (see
+    # hub/collector.py); None leaves Python's collector as it is.
+    collector_thaw_every: float | None = 600.0
 
 
 class Hub:
@@ -108,6 +112,7 @@ class Hub:
             ended_retention=config.ended_retention,
         )
         self.ledger = PublisherLedger()
+        self.collector = CollectorPacing(config.collector_thaw_every) if config.collector_thaw_every else None
         self.protocol = HubProtocol(self.floor, self.ledger, tokens)
         self.viewers: set[Viewer] = set()
         self.cut_offs = 0
@@ -305,6 +310,8 @@ class Hub:
             now = time.time()
             self.floor.expire(now)
             self.ledger.expire(now, self.config.publisher_idle)
+            if self.collector is not None:
+                self.collector.tick(time.monotonic())
 
 
 def ssl_context(certfile: Path, keyfile: Path | None) -> ssl_module.SSLContext:
@@ -361,9 +368,13 @@ async def serve_hub(
         names = local_names() if host in ("", "0.0.0.0", "::") else ()
         hub.origins = hub_origins(public_urls, host, hub.port, ssl is not None, names) | extra_origins
         keeper = asyncio.create_task(hub.housekeeping(), name="hub-housekeeping")
+        if hub.collector is not None:
+            hub.collector.start(time.monotonic())
         try:
             yield hub
         finally:
+            if hub.collector is not None:
+                hub.collector.stop()
             keeper.cancel()
             await asyncio.wait([keeper])
 
