@@ -32,7 +32,7 @@ from monitor.hub.server import HubConfig
 from monitor.paths import data_dir
 from monitor.review.history import register_history
 from monitor.store import StoreReader, StoreSink, db_path
-from monitor.transcripts.replay import replay_events
+from monitor.transcripts.replay import Replay
 
 log = logging.getLogger("heatmon")
 
@@ -182,8 +182,8 @@ def agents_hottest_first(
     real chain) first: the agent view worth opening first is the one where coaching happens."""
     peaks: dict[str, float] = {}
     for call in calls:
-        ended = list(replay_events(call.turns, call=call.name, playbook=playbook, lexicon=lexicon))[-1]
-        peak = float((getattr(ended, "summary", None) or {}).get("peak_heat") or 0.0)
+        summary = Replay(call.turns, call.name, playbook=playbook, lexicon=lexicon).summary()
+        peak = float(summary.get("peak_heat") or 0.0)
         peaks[call.agent] = max(peaks.get(call.agent, 0.0), peak)
     return sorted(peaks, key=lambda agent: -peaks[agent])
 

@@ -22,7 +22,7 @@ from monitor.cli.console import ConsoleView
 from monitor.errors import InputError, unwrap
 from monitor.events import utc_timestamp
 from monitor.transcripts.reader import Transcript, read_transcript
-from monitor.transcripts.replay import replay_events, replay_to_end
+from monitor.transcripts.replay import Replay
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,47 +93,20 @@ async def _replay(
     lexicon: Lexicon | None,
 ) -> None:
     view: Emit = ConsoleView(sys.stdout, show_call=len(transcripts) > 1) if args.console else print_event
+    replays = [
+        Replay(t.turns, t.call, agent=args.agent, started_at=started_at, playbook=playbook, lexicon=lexicon)
+        for t in transcripts
+    ]
     async with event_output(args, view) as emit:
-        if not args.fast:
-            await _paced(transcripts, args.agent, started_at, args.speed, playbook, lexicon, emit)
+        if args.fast:
+            for replay in replays:
+                for event in replay.events():
+                    emit(event)
             return
-        for transcript in transcripts:
-            events = replay_events(
-                transcript.turns,
-                call=transcript.call,
-                agent=args.agent,
-                started_at=started_at,
-                playbook=playbook,
-                lexicon=lexicon,
-            )
-            for event in events:
-                emit(event)
-
-
-async def _paced(
-    transcripts: list[Transcript],
-    agent: str,
-    started_at: str,
-    speed: float,
-    playbook: Playbook | None,
-    lexicon: Lexicon | None,
-    emit: Emit,
-) -> None:
-    # A task group: one failing call ends the others, each with its call_ended.
-    try:
-        async with asyncio.TaskGroup() as group:
-            for transcript in transcripts:
-                group.create_task(
-                    replay_to_end(
-                        transcript.turns,
-                        emit,
-                        call=transcript.call,
-                        agent=agent,
-                        started_at=started_at,
-                        playbook=playbook,
-                        lexicon=lexicon,
-                        speed=speed,
-                    )
-                )
-    except BaseExceptionGroup as failed:
-        raise unwrap(failed) from None
+        # A task group: one failing call ends the others, each with its call_ended.
+        try:
+            async with asyncio.TaskGroup() as group:
+                for replay in replays:
+                    group.create_task(replay.play(emit, speed=args.speed))
+        except BaseExceptionGroup as failed:
+            raise unwrap(failed) from None

@@ -25,7 +25,7 @@ from monitor.errors import InputError
 from monitor.events import CallEnded, CallStarted, Event, Turn, utc_timestamp
 from monitor.paths import BUNDLED_MODELS
 from monitor.transcripts.reader import read_transcript
-from monitor.transcripts.replay import replay_to_end
+from monitor.transcripts.replay import Replay
 
 DEMO_CALLS = BUNDLED_MODELS / "demo_calls"
 #: Agents who take over a demo call when its own agent is busy on another one.
@@ -123,18 +123,16 @@ class TranscriptPlayer:
                 )
             return event
 
-        await replay_to_end(
+        replay = Replay(
             call.turns,
-            emit,
-            call=call_id,
+            call_id,
             agent=agent,
             started_at=utc_timestamp(),
             source=f"demo transcript: {call.title}",
-            speed=self.speed,
             playbook=self.playbook,
             lexicon=self.lexicon,
-            amend=named,
         )
+        await replay.play(emit, speed=self.speed, amend=named)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.paths import private_dir
-from monitor.store.queries import CallFilter, CallRow, call_detail, list_calls, live_calls, resolve_call
+from monitor.store.detail import call_detail, live_calls
+from monitor.store.queries import CallFilter, CallRow, list_calls, resolve_call
 from monitor.store.redaction import TurnRedactor
 from monitor.store.rows import INSERTS, ROW_BUILDERS, TABLE_COLUMNS, RowBatch, dumps
 from monitor.store.schema import StoreError, iso_to_ts, migrate
@@ -263,7 +264,7 @@ class Store:
 
     def live_calls(self, now: float, silent: float = 7200.0) -> list[dict[str, Any]]:
         """The calls still in progress at `now` (no call_ended, heard of within `silent`
-        seconds), with what a live floor shows of each (`queries.live_calls`): what a hub
+        seconds), with what a live floor shows of each (`detail.live_calls`): what a hub
         rebuilds its floor from when it starts."""
         return live_calls(self.conn, now, silent)
 

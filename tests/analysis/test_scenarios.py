@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.events import Alert, CallEnded, Coach, Event, Heat, Turn
-from monitor.transcripts.replay import replay_events
+from monitor.transcripts.replay import Replay
 
 
 def call(*lines: tuple[str, str, float, float]) -> list[Turn]:
@@ -16,7 +16,7 @@ def call(*lines: tuple[str, str, float, float]) -> list[Turn]:
 
 
 def run(turns: list[Turn]) -> list[Event]:
-    return list(replay_events(turns, call="c", agent="sam"))
+    return list(Replay(turns, "c", agent="sam").events())
 
 
 def kinds(events: list[Event]) -> list[str]:

@@ -15,7 +15,7 @@ from monitor.analysis.sentiment import TurnScorer
 from monitor.errors import InputError
 from monitor.events import Alert, CallEnded, Event, Heat, Turn
 from monitor.events import Coach as CoachEvent
-from monitor.transcripts.replay import replay_events
+from monitor.transcripts.replay import Replay
 
 CALLS = Path(__file__).parent / "calls"
 ABUSE = bundled_playbook().abuse_prompt
@@ -28,7 +28,7 @@ def replay(name: str) -> list[Event]:
         raw = json.loads(line)
         turns.append(Turn(call=raw["call"], t=raw["end"], speaker=raw["speaker"], text=raw["text"],
                           start=raw["start"], end=raw["end"]))  # fmt: skip
-    return list(replay_events(turns, call=name, agent="sam"))
+    return list(Replay(turns, name, agent="sam").events())
 
 
 def prompts(events: list[Event]) -> list[CoachEvent]:

@@ -22,7 +22,7 @@ from monitor.errors import InputError
 from monitor.events import CallEnded, CallStarted, Event, Heat, Turn
 from monitor.paths import BUNDLED_MODELS
 from monitor.transcripts.reader import TranscriptError, parse_line, parse_transcript, read_transcript
-from monitor.transcripts.replay import replay_events, replay_paced
+from monitor.transcripts.replay import Replay
 
 DEMO = BUNDLED_MODELS / "demo_calls"
 
@@ -135,8 +135,8 @@ def test_missing_transcript_is_a_clear_error(tmp_path: Path) -> None:
 def test_replay_events_is_pure_and_repeatable() -> None:
     """The same transcript gives the same events (times from the transcript, no clock)."""
     turns = read_transcript(DEMO / "heat-deescalation.jsonl").turns
-    first = [e.to_json() for e in replay_events(turns, call="x", started_at="2026-01-01T00:00:00Z")]
-    second = [e.to_json() for e in replay_events(turns, call="x", started_at="2026-01-01T00:00:00Z")]
+    first = [e.to_json() for e in Replay(turns, "x", started_at="2026-01-01T00:00:00Z").events()]
+    second = [e.to_json() for e in Replay(turns, "x", started_at="2026-01-01T00:00:00Z").events()]
     assert first == second
     assert isinstance(Event.from_json(first[0]), CallStarted)
     assert isinstance(Event.from_json(first[-1]), CallEnded)
@@ -145,7 +145,7 @@ def test_replay_events_is_pure_and_repeatable() -> None:
 def test_heat_events_only_when_heat_moves() -> None:
     """Ticks between turns emit heat only when it moved meaningfully or changed level."""
     turns = read_transcript(DEMO / "heat-deescalation.jsonl").turns
-    events = list(replay_events(turns, call="x"))
+    events = list(Replay(turns, "x").events())
     heats = [e for e in events if isinstance(e, Heat)]
     ticks = int(turns[-1].end)
     assert len(heats) < ticks / 3
@@ -159,12 +159,12 @@ def test_replay_paced_releases_events_in_call_time() -> None:
     async def collect() -> tuple[list[Event], float]:
         loop = asyncio.get_running_loop()
         began = loop.time()
-        out = [event async for event in replay_paced(turns, call="p", speed=10.0)]
+        out = [event async for event in Replay(turns, "p").paced(speed=10.0)]
         return out, loop.time() - began
 
     events, elapsed = asyncio.run(collect())
-    assert [e.to_json() for e in events] == [e.to_json() for e in replay_events(turns, call="p")]
-    assert 0.9 * 9.5 / 10 <= elapsed < 3.0
+    assert [e.to_json() for e in events] == [e.to_json() for e in Replay(turns, "p").events()]
+    assert 0.9 * 9.5 / 10 <= elapsed < 0.9 * 9.5  # paced by call time / speed, not call time
 
 
 def test_score_plain_and_json_lines_in_order() -> None:

@@ -1,6 +1,6 @@
 """The history and call pages in real Chromium against a real hub with a real call store.
 
-Demo calls run through the real analysis chain (`replay_events`), are published over a real
+Demo calls run through the real analysis chain (`Replay.events`), are published over a real
 publisher websocket, stored by the hub's StoreSink, and read back through `/api/calls`.
 Screenshots land in tests/_artifacts/ for people to look at.
 """
@@ -28,7 +28,7 @@ from monitor.review.history import register_history
 from monitor.review.summary import clock, signed_score
 from monitor.store import StoreReader, StoreSink, db_path
 from monitor.transcripts.reader import read_transcript
-from monitor.transcripts.replay import replay_events
+from monitor.transcripts.replay import Replay
 
 pytestmark = pytest.mark.slow  # real Chromium
 
@@ -49,9 +49,7 @@ def demo_events(name: str, started_at: str) -> list[dict[str, Any]]:
     """A demo call through the real analysis chain, as the events a publisher sends."""
     entry = next(c for c in json.loads((DEMO / "index.json").read_text())["calls"] if c["call"] == name)
     turns = read_transcript(DEMO / entry["file"]).turns
-    events = [
-        e.to_dict() for e in replay_events(turns, call=name, agent=entry["agent"], started_at=started_at)
-    ]
+    events = [e.to_dict() for e in Replay(turns, name, agent=entry["agent"], started_at=started_at).events()]
     events[0]["caller_name"] = entry["caller_name"]
     return events
 

@@ -26,7 +26,7 @@ from support.pages import (
 from websockets.sync.client import connect
 
 from monitor.events import Alert, CallEnded, CallStarted, Coach, Event, Heat, Partial, Turn
-from monitor.transcripts.replay import replay_events
+from monitor.transcripts.replay import Replay
 
 pytestmark = pytest.mark.slow  # real Chromium
 
@@ -295,7 +295,7 @@ def calm_call_played(call: str = "c1", agent: str = "alice") -> list[Event]:
         ),
         agent_says(call, 12.5, "i see that must be really annoying when you are working from home"),
     ]
-    events = list(replay_events(turns, call=call, agent=agent, started_at=STARTED_AT, source="test"))
+    events = list(Replay(turns, call, agent=agent, started_at=STARTED_AT, source="test").events())
     assert isinstance(events[-1], CallEnded)
     return events[:-1]
 

@@ -24,7 +24,7 @@ from monitor.hub.publisher import Publisher
 from monitor.paths import BUNDLED_MODELS
 from monitor.store import Store, StoreError, db_path
 from monitor.transcripts.reader import read_transcript
-from monitor.transcripts.replay import replay_events
+from monitor.transcripts.replay import Replay
 
 DEMO = BUNDLED_MODELS / "demo_calls"
 CALLS = 20
@@ -39,9 +39,9 @@ def floor_calls() -> list[list[dict[str, Any]]]:
     for n in range(CALLS):
         entry = index[n % len(index)]
         turns = read_transcript(DEMO / entry["file"]).turns
-        events = replay_events(
-            turns, call=f"crash-{n:02d}", agent=entry["agent"], started_at=f"2026-11-23T10:{n:02d}:00Z"
-        )
+        events = Replay(
+            turns, f"crash-{n:02d}", agent=entry["agent"], started_at=f"2026-11-23T10:{n:02d}:00Z"
+        ).events()
         calls.append([e.to_dict() for e in events])
     return calls
 

@@ -441,12 +441,12 @@ def test_the_real_analysis_chain_round_trips_through_the_store(db: Path) -> None
     """Events from replaying demo calls through the real analysis are stored and reviewed faithfully."""
     from monitor.review.summary import summarize
     from monitor.transcripts.reader import read_transcript
-    from monitor.transcripts.replay import replay_events
+    from monitor.transcripts.replay import Replay
 
     sent: dict[str, list[dict[str, Any]]] = {}
     for name in ("heat-deescalation", "calm-move"):
         turns = read_transcript(DEMO / f"{name}.jsonl").turns
-        sent[name] = [e.to_dict() for e in replay_events(turns, call=name, started_at="2026-11-20T09:00:00Z")]
+        sent[name] = [e.to_dict() for e in Replay(turns, name, started_at="2026-11-20T09:00:00Z").events()]
     write_all(db, list(sent.values()))
     store = Store.open(db)
     for name, events in sent.items():
