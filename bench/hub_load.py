@@ -117,7 +117,12 @@ def bench_event(call: str, n: int, t: float) -> dict[str, Any]:
             "sent": time.time()}  # fmt: skip
 
 
-async def run_publishers(url: str, token: str, first: int, calls: int, relay: bool) -> None:
+async def run_publishers(url: str, token: str, first: int, calls: int, relay: bool, drain: float) -> None:
+    """One websocket per call, each sending RATE events/s from `start` to `end`. Like heatmon's
+    Publisher, a call closes only once the hub acknowledged everything it sent (or `drain`
+    seconds after `end`): an overloaded hub is late, and what it was slow to read is still
+    delivered, not thrown away by a closing socket. The relay sends no acks."""
+
     async def one(i: int) -> ClientConnection:
         ws = await open_client(url, "publisher", token, publisher=f"bench-{i}")
         started = {"type": "call_started", "call": f"c{i}", "t": 0.0, "agent": f"agent{i % 50}",
@@ -130,16 +135,21 @@ async def run_publishers(url: str, token: str, first: int, calls: int, relay: bo
         conns += await asyncio.gather(*(one(i) for i in range(chunk, min(chunk + 100, first + calls))))
     say("ready")
     start, end = await wait_go()
-    sent = turns = 0
+    sent = turns = unacked = 0
 
-    async def drain(ws: ClientConnection) -> None:
+    async def read_acks(ws: ClientConnection, acked: list[int], last: list[int], done: asyncio.Event) -> None:
         with contextlib.suppress(ConnectionClosed):
-            async for _ in ws:  # acks
-                pass
+            async for raw in ws:
+                pseq = json.loads(raw).get("pseq")
+                if isinstance(pseq, int):
+                    acked[0] = max(acked[0], pseq)
+                    if acked[0] >= last[0]:
+                        done.set()
 
     async def call_loop(i: int, ws: ClientConnection) -> None:
-        nonlocal sent, turns
-        drainer = asyncio.create_task(drain(ws))
+        nonlocal sent, turns, unacked
+        acked, last, all_acked = [0], [2**62], asyncio.Event()
+        reader = asyncio.create_task(read_acks(ws, acked, last, all_acked))
         n, due = 0, start + random.uniform(0, 1 / RATE)
         while due < end:
             await asyncio.sleep(max(0.0, due - time.time()))
@@ -151,19 +161,30 @@ async def run_publishers(url: str, token: str, first: int, calls: int, relay: bo
             except ConnectionClosed:
                 break  # an overloaded server dropped this publisher (ping timeout): its call ends here
             n, due, sent, turns = n + 1, due + 1 / RATE, sent + 1, turns + (event["type"] == "turn")
-        await asyncio.sleep(1.0)  # let the last acks come in before closing
-        drainer.cancel()
+        if relay:
+            await asyncio.sleep(1.0)
+        else:
+            last[0] = n + 1  # the pseq of the last event sent
+            if acked[0] < last[0]:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(all_acked.wait(), max(0.0, end + drain - time.time()))
+            unacked += max(0, last[0] - acked[0])
+        reader.cancel()
         with contextlib.suppress(ConnectionClosed):
             await ws.close()
 
     await asyncio.gather(
         *(call_loop(i, ws) for i, ws in zip(range(first, first + calls), conns, strict=True))
     )
-    say(f"result {json.dumps({'sent': sent, 'turns': turns})}")
+    say(f"result {json.dumps({'sent': sent, 'turns': turns, 'unacked': unacked})}")
 
 
-async def run_viewers(url: str, token: str, count: int, out: str, drain: float = 3.0) -> None:
-    """Supervisor viewers that, like the dashboards, reconnect with last_seq when cut off."""
+async def run_viewers(
+    url: str, token: str, count: int, out: str, drain: float = 3.0, quiet: float = 0.0
+) -> None:
+    """Supervisor viewers that, like the dashboards, reconnect with last_seq when cut off. They
+    read until `drain` seconds after END or, with `quiet`, until nothing came for that long
+    after END (an overloaded hub still working through what it was sent)."""
     conns = [await open_client(url, "supervisor", token) for _ in range(count)]
     say("ready")
     start, end = await wait_go()
@@ -172,6 +193,7 @@ async def run_viewers(url: str, token: str, count: int, out: str, drain: float =
     turns = [0] * count  # of which turns: these must all arrive (heat may be coalesced)
     closed = [0] * count
     rebuilt = [0] * count  # reconnects the hub could not replay (events lost for good)
+    last_rx = [time.time()]
 
     async def read(k: int, ws: ClientConnection) -> None:
         last_seq = 0
@@ -180,7 +202,7 @@ async def run_viewers(url: str, token: str, count: int, out: str, drain: float =
                 while True:
                     try:
                         async for raw in ws:
-                            now = time.time()
+                            now = last_rx[0] = time.time()
                             msg = json.loads(raw)
                             for event in msg["events"] if msg.get("type") == "batch" else (msg,):
                                 last_seq = event.get("seq", last_seq)
@@ -203,7 +225,17 @@ async def run_viewers(url: str, token: str, count: int, out: str, drain: float =
         except TimeoutError:
             pass
 
-    await asyncio.gather(*(read(k, ws) for k, ws in enumerate(conns)))
+    async def until_quiet() -> None:
+        # A clock condition (the time of the last receipt), not an event to wait on: polled.
+        while not quiet or time.time() < end or time.time() - last_rx[0] < quiet:  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+
+    readers = [asyncio.create_task(read(k, ws)) for k, ws in enumerate(conns)]
+    everyone, quieted = asyncio.gather(*readers), asyncio.create_task(until_quiet())
+    await asyncio.wait([everyone, quieted], return_when=asyncio.FIRST_COMPLETED)
+    for task in [*readers, quieted]:
+        task.cancel()
+    await asyncio.gather(everyone, quieted, return_exceptions=True)
     await asyncio.to_thread(Path(out).write_bytes, latencies.tobytes())
     result = {"received": sum(received), "turns": sum(turns), "closed": sum(closed), "rebuilt": sum(rebuilt)}
     say(f"result {json.dumps(result)}")
@@ -247,7 +279,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=0)
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--out")
-    parser.add_argument("--drain", type=float, default=3.0, help="viewers: seconds to read on after END")
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=3.0,
+        help="seconds after END: viewers read on, publishers wait for acks",
+    )
+    parser.add_argument("--quiet", type=float, default=0.0, help="viewers: stop this long after the last")
     parser.add_argument("--relay", action="store_true")
     parser.add_argument("--profile", help="hub: write a cProfile of the server to this file")
     args = parser.parse_args()
@@ -261,9 +299,9 @@ def main() -> None:
     elif args.role == "relay":
         job = run_relay()
     elif args.role == "publishers":
-        job = run_publishers(args.url, args.token, args.first, args.calls, args.relay)
+        job = run_publishers(args.url, args.token, args.first, args.calls, args.relay, args.drain)
     elif args.role == "viewers":
-        job = run_viewers(args.url, args.token, args.count, args.out, args.drain)
+        job = run_viewers(args.url, args.token, args.count, args.out, args.drain, args.quiet)
     else:
         job = run_staller(args.url, args.token)
     asyncio.run(job)

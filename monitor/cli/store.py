@@ -168,7 +168,9 @@ def _data_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> Store:
-    return Store.open(db_path(args.data or data_dir()), create=False)
+    # Checked first: a store damaged in the middle would otherwise list the calls it can still
+    # read as if they were all (SQLite reads every page: about a second per few hundred MB).
+    return Store.open(db_path(args.data or data_dir()), create=False, check=True)
 
 
 def run_calls(args: argparse.Namespace) -> int:

@@ -77,3 +77,16 @@ def test_a_store_damaged_in_the_middle_is_refused_at_start_with_one_line(tmp_pat
     assert "Traceback" not in result.stderr
     lines = error_lines(result.stderr)
     assert len(lines) == 1 and str(path) in lines[0] and "damaged" in lines[0], result.stderr
+
+
+def test_the_store_commands_on_a_damaged_store_answer_with_one_line(tmp_path: Path) -> None:
+    """`heatmon calls`, `export` and `report` on a damaged store each exit with one error line
+    naming the file and what to do, never a traceback or a half-printed list."""
+    path = damaged_store(tmp_path)
+    report = ["report", "c3", "-o", str(tmp_path / "c3.html")]
+    for command in (["calls"], ["calls", "--search", "late"], ["export", "c3"], report):
+        result = heatmon(*command, "--data", str(tmp_path), timeout=30)
+        assert result.code != 0, command
+        assert "Traceback" not in result.stderr, command
+        lines = error_lines(result.stderr)
+        assert len(lines) == 1 and str(path) in lines[0] and "damaged" in lines[0], (command, result.stderr)
