@@ -81,7 +81,7 @@ class Store:
                 f"no call store at {path}; the hub creates it on first start (or pass --data DIR)"
             )
         try:
-            if create:
+            if create and str(path) != ":memory:":  # SQLite's in-memory database: no file
                 _private_file(path)
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread)
         except (OSError, sqlite3.Error) as err:
