@@ -44,6 +44,8 @@ from playwright.sync_api import Page
 from support.browser import chromium
 from support.ko_speech import conversation, dialogue, model_dir
 
+from monitor.hub import Tokens
+
 TARGET_P95 = 0.8
 RATE = 16000
 CHUNK = 0.02  # seconds of audio per write, like a VoIP packet
@@ -93,11 +95,12 @@ def start_hub(folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        text = log.read_text(errors="replace")
-        ws = re.search(r"hub listening on (ws://\S+)", text)
-        board = re.search(r"supervisor \S+: (http://\S+/floor#token=\S+)", text)
-        if ws and board:
-            return hub, ws[1], board[1]
+        ws = re.search(r"hub listening on (ws://\S+)", log.read_text(errors="replace"))
+        if ws:
+            # The hub names its tokens file, never the tokens: the board link is made from it.
+            token = Tokens.load(folder / "tokens.json").first("supervisor").token
+            http = ws[1].replace("ws://", "http://", 1).removesuffix("/ws")
+            return hub, ws[1], f"{http}/floor#token={token}"
         if hub.poll() is not None:
             break
         time.sleep(0.1)
