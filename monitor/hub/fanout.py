@@ -25,7 +25,7 @@ from websockets.frames import CloseCode
 from websockets.protocol import State
 
 from monitor.events import Batch, Raw
-from monitor.hub.floor import Stamped
+from monitor.hub.call_state import Stamped
 
 log = logging.getLogger("monitor.hub")
 

@@ -32,7 +32,8 @@ from monitor.events import (
     Welcome,
 )
 from monitor.hub.auth import AuthError, Grant, Tokens
-from monitor.hub.floor import Floor, FloorError, PublisherLedger, Stamped
+from monitor.hub.call_state import Stamped
+from monitor.hub.floor import Floor, FloorError, PublisherLedger
 
 #: A publisher id longer than this is not one a publisher chose: the hub names it instead.
 MAX_PUBLISHER_ID = 200

@@ -26,9 +26,10 @@ from websockets.frames import CloseCode
 from monitor.events import Error
 from monitor.hub.api import HubApi
 from monitor.hub.auth import Grant, LoginLimiter, Tokens, TokensFile
+from monitor.hub.call_state import Stamped
 from monitor.hub.collector import CollectorPacing
 from monitor.hub.fanout import Viewer, batch_messages
-from monitor.hub.floor import Floor, PublisherLedger, Stamped
+from monitor.hub.floor import Floor, PublisherLedger
 from monitor.hub.protocol import Admitted, HubProtocol, Made, Refused
 from monitor.hub.static import (
     WS_PATH,

@@ -14,8 +14,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from monitor.hub import HubConfig, serve_hub
+from monitor.hub.call_state import TURN_CHARS_PER_CALL, Stamped
 from monitor.hub.fanout import ViewerQueue
-from monitor.hub.floor import TURN_CHARS_PER_CALL, Floor, Stamped
+from monitor.hub.floor import Floor
 
 BIG = 40_000  # characters of text per turn: big events, under the 64 KiB message limit
 

@@ -11,8 +11,9 @@ from support.hub import alert, heat, started, turn
 
 from monitor.events import Event
 from monitor.hub.auth import AuthError, Tokens, TokensFileError, publisher_token
+from monitor.hub.call_state import HISTORY_KEPT, TURNS_KEPT, Stamped
 from monitor.hub.fanout import ViewerQueue, batch_messages
-from monitor.hub.floor import HISTORY_KEPT, TURNS_KEPT, Floor, FloorError, Stamped
+from monitor.hub.floor import Floor, FloorError
 
 
 def test_floor_numbers_events_and_keeps_bounded_call_state():
