@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _refuse_non_finite(args)
         if getattr(args, "hub", None):  # checked before any model or file is opened
-            from monitor.hub.publisher import hub_ws_url
+            from monitor.hub.urls import hub_ws_url
 
             hub_ws_url(args.hub)
         return int(args.func(args) or 0)

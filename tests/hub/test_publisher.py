@@ -9,7 +9,8 @@ from support.hub import TOKENS, events, heat, quiet, started, turn, viewer
 from support.process import free_port, run
 
 from monitor.hub import serve_hub
-from monitor.hub.publisher import Publisher, hub_ws_url
+from monitor.hub.publisher import Publisher
+from monitor.hub.urls import hub_ws_url
 
 PUB_TOKEN = TOKENS.first("publisher").token
 
