@@ -169,7 +169,9 @@ def test_hanging_up_mid_sentence_keeps_the_last_words(
         place_call(asterisk, tmp_path / "phones", caller_pcap, agent_pcap, cut)
         call = only_call(service)
     events = service.of(call)
-    last = [e for e in events if e["type"] == "turn" and e["speaker"] == "caller"][-1]
+    caller_turns = [e for e in events if e["type"] == "turn" and e["speaker"] == "caller"]
+    assert caller_turns, ([e["type"] for e in events], events[-1], service.stderr[-4000:])
+    last = caller_turns[-1]
     assert last["start"] >= start - 0.6 and last["end"] <= cut + 0.6, (last, start, cut)
     assert events[-1]["type"] == "call_ended" and events[-1]["summary"]["ended_by"] == "hangup"
 
