@@ -156,7 +156,8 @@ verbose = 3
 """,
             "modules.conf": "[modules]\nautoload = no\n" + "".join(f"load = {m}\n" for m in MODULES),
             "logger.conf": "[general]\n[logfiles]\nfull => notice,warning,error,verbose\n",
-            "rtp.conf": "[general]\nrtpstart = 20000\nrtpend = 40000\nicesupport = no\n",
+            # RTP below the kernel's ephemeral ports (32768 on), which busy machines fill
+            "rtp.conf": "[general]\nrtpstart = 20000\nrtpend = 32000\nicesupport = no\n",
             "http.conf": f"[general]\nenabled = yes\nbindaddr = 127.0.0.1\nbindport = {self.http_port}\n",
             "ari.conf": f"""\
 [general]

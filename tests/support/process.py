@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import queue
+import random
 import re
 import signal
 import socket
@@ -71,6 +72,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_media_ports(span: int = 8) -> int:
+    """An even base port with `span` UDP ports free from it, for a sipp phone's RTP (audio and
+    video, per call). Chosen at random below the kernel's ephemeral range (32768 on), where
+    the outgoing connections of everything else on a busy machine cannot take them, and below
+    the tests' Asterisk RTP range (20000 on)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(12_000, 20_000 - span, 2)
+        sockets = []
+        try:
+            for port in range(base, base + span):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+        return base
+    raise RuntimeError("no free UDP ports for RTP between 12000 and 20000")
 
 
 LISTENING = re.compile(r"hub listening on ws://127\.0\.0\.1:(\d+)/ws")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from support.process import free_port
+from support.process import free_media_ports, free_port
 
 SDP = """\
 v=0
@@ -161,7 +161,7 @@ def _sipp(workdir: Path, scenario: str, args: list[str], port: int, calls: int =
     workdir.mkdir(parents=True, exist_ok=True)
     xml = workdir / "scenario.xml"
     xml.write_text(scenario)
-    media = free_port() & ~1  # RTP on an even port
+    media = free_media_ports()  # RTP: free UDP ports outside the ephemeral range
     command = [
         "sipp", *args, "-sf", str(xml), "-m", str(calls), "-i", "127.0.0.1", "-p", str(port),
         "-mi", "127.0.0.1", "-mp", str(media), "-nostdin", "-timeout", "120s", "-timeout_error",
