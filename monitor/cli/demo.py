@@ -23,6 +23,7 @@ from monitor.demo.simulation import (
     Player,
     TranscriptPlayer,
     demo_agents,
+    floor_agents,
     load_demo_calls,
 )
 from monitor.errors import InputError, ModelError
@@ -176,16 +177,19 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def agents_hottest_first(
-    calls: list[DemoCall], playbook: Playbook | None = None, lexicon: Lexicon | None = None
+    calls: list[DemoCall], playbook: Playbook | None = None, lexicon: Lexicon | None = None, *, lanes: int = 0
 ) -> list[str]:
     """Every agent of the demo calls, the one with the hottest call (its peak heat through the
-    real chain) first: the agent view worth opening first is the one where coaching happens."""
+    real chain) first: the agent view worth opening first is the one where coaching happens.
+    Then the spare agents who take calls over on a floor of `lanes` calls at once (their calls'
+    heat is not known in advance), so that every agent on the board has a link."""
     peaks: dict[str, float] = {}
     for call in calls:
         summary = Replay(call.turns, call.name, playbook=playbook, lexicon=lexicon).summary()
         peak = float(summary.get("peak_heat") or 0.0)
         peaks[call.agent] = max(peaks.get(call.agent, 0.0), peak)
-    return sorted(peaks, key=lambda agent: -peaks[agent])
+    spares = [agent for agent in floor_agents(calls, lanes) if agent not in peaks]
+    return sorted(peaks, key=lambda agent: -peaks[agent]) + spares
 
 
 async def _demo(
@@ -196,7 +200,7 @@ async def _demo(
     try:
         async with _hub(args, tokens, sink, data) as base, _player(args, mode, data) as player:
             print(f"  supervisor board: {page_url(base, tokens.first('supervisor'))}", flush=True)
-            for agent in agents_hottest_first(calls, *args.chain_data):
+            for agent in agents_hottest_first(calls, *args.chain_data, lanes=args.calls):
                 print(f"  agent view ({agent}): {page_url(base, tokens.first('agent', agent))}", flush=True)
             async with Publisher(base, tokens.first("publisher").token) as publisher:
                 floor = DemoFloor(calls, player, publisher.publish, DemoOptions(calls=args.calls))

@@ -77,6 +77,14 @@ def demo_agents(calls: Iterable[DemoCall]) -> list[str]:
     return names + [name for name in SPARE_AGENTS if name not in names]
 
 
+def floor_agents(calls: Sequence[DemoCall], lanes: int) -> list[str]:
+    """Every agent who can take a call on a floor of `lanes` calls at once: the calls' own agents,
+    then the spares `pick_agent` can call on. At most `lanes - 1` agents are busy when a call is
+    given out, so the first `lanes` names of the pool are always enough."""
+    own = len(dict.fromkeys(call.agent for call in calls))
+    return demo_agents(calls)[: max(own, lanes)]
+
+
 def pick_agent(preferred: str, busy: set[str] | frozenset[str], pool: Sequence[str]) -> str:
     """The call's own agent if free, else the first free one of `pool` (else the preferred one:
     an agent with two calls is better than no call)."""

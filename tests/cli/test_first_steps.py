@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 from support.process import error_lines, free_port, heatmon
 
 from monitor.cli.demo import agents_hottest_first
-from monitor.demo.simulation import load_demo_calls
+from monitor.demo.simulation import demo_agents, load_demo_calls, pick_agent
 from monitor.paths import BUNDLED_MODELS
 
 CALL = BUNDLED_MODELS / "demo_calls" / "heat-deescalation.jsonl"
@@ -55,3 +56,27 @@ def test_the_readme_says_the_demo_script_passes_its_options_on() -> None:
     """The README's first steps say `scripts/demo` hands its options to `heatmon demo`."""
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     assert "scripts/demo --" in readme and "passes its options" in readme
+
+
+@pytest.mark.parametrize("lanes", [1, 4, 8, 12, 20])
+def test_the_demo_links_every_agent_who_can_take_a_call(lanes: int) -> None:
+    """With `--calls N`, the demo's links cover the spare agents who take calls over when a call's
+    own agent is busy (8 calls of 5 agents put amara, daniel and lena on the board): every agent
+    `pick_agent` hands a call to in a long random run of starts and ends has a link."""
+    calls = load_demo_calls()
+    links = agents_hottest_first(calls, lanes=lanes)
+    assert len(links) == len(set(links))
+    pool, busy, given = demo_agents(calls), set[str](), set[str]()
+    rng = random.Random(lanes)
+    lines: list[str] = []
+    for _ in range(5_000):
+        if len(lines) < lanes and (not lines or rng.random() < 0.6):
+            agent = pick_agent(rng.choice(calls).agent, busy, pool)
+            lines.append(agent)
+            busy.add(agent)
+            given.add(agent)
+        else:
+            busy.discard(lines.pop(rng.randrange(len(lines))))
+    assert given <= set(links), given - set(links)
+    if lanes == 8:
+        assert {"amara", "daniel", "lena"} <= given
