@@ -257,7 +257,7 @@ def _describe(hint: Any, plural: bool = False) -> str:
     if origin in (Sequence, list):
         return "lists" if plural else f"a list of {_describe(args[0], True)}"
     if origin in (Mapping, dict):
-        return "objects" if plural else f"an object of {_describe(args[1], True)}"
+        return f"{'objects' if plural else 'an object'} of {_describe(args[1], True)}"
     return "JSON values with finite numbers" if plural else "JSON with finite numbers"
 
 

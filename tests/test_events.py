@@ -149,3 +149,20 @@ def test_raw_json_is_spliced_not_encoded_again() -> None:
     assert (
         json.loads(events.Welcome(role="supervisor", agent=None, name="s", seq=1).to_json())["agent"] is None
     )
+
+
+def test_a_bad_number_inside_words_is_named_in_the_error() -> None:
+    """NaN (or a list) inside a turn's `words` is refused with an error that says what a word's
+    fields must be, not just "a list of objects"."""
+    turn = {
+        "type": "turn",
+        "call": "c1",
+        "t": 2.0,
+        "speaker": "caller",
+        "text": "hi",
+        "start": 1.0,
+        "end": 2.0,
+    }
+    for word in ({"word": "hi", "start": float("nan"), "end": 2.0, "conf": 1.0}, {"word": ["hi"]}):
+        problem = Event.check({**turn, "words": [word]})
+        assert problem == "turn event's 'words' must be a list of objects of UTF-8 texts or finite numbers"
