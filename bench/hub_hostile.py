@@ -434,6 +434,17 @@ async def publisher_answer(ws: ClientConnection, pseq: int, timeout: float = 20)
         return error or "no answer"
 
 
+async def finished(proc: asyncio.subprocess.Process, stdin: bytes | None = None) -> bytes:
+    """A child process's stderr once it has ended; killed if it takes over 2 minutes."""
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(stdin), 120)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    return err
+
+
 def handshake_answer(err: Exception) -> str:
     """A websocket handshake the hub answered with an HTTP status instead."""
     response = getattr(err, "response", None)
@@ -903,7 +914,7 @@ class Hostile:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                 )
-                _, err = await asyncio.wait_for(proc.communicate(), 120)
+                err = await finished(proc)
                 lines = [ln for ln in err.decode().splitlines() if ln.strip()]
                 if "Traceback" in err.decode():
                     answer = "TRACEBACK"
@@ -926,7 +937,7 @@ class Hostile:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        _, err = await asyncio.wait_for(proc.communicate((MARK + " x" * 6_000 + "\n").encode()), 120)
+        err = await finished(proc, (MARK + " x" * 6_000 + "\n").encode())
         if b"Traceback" in err:
             return "TRACEBACK"
         lines = [ln for ln in err.decode().splitlines() if ln.strip()]
@@ -982,6 +993,13 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     tokens = Tokens.make(publishers=PUBLISHERS + 1, supervisors=2, agents=AGENTS)
     tokens.save(data / "tokens.json")
     hub = HubRun(data, tmp / "hub-stderr.log")
+    try:
+        return await run_bench(args, data, tokens, hub)
+    finally:
+        hub.cleanup()  # whatever went wrong, no hub is left running
+
+
+async def run_bench(args: argparse.Namespace, data: Path, tokens: Tokens, hub: HubRun) -> dict[str, Any]:
     began = time.monotonic()
     hub.start()
     port = hub.port
