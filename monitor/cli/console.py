@@ -54,7 +54,7 @@ def _coach_line(event: Coach) -> str:
 
 def _body(event: Event) -> str | None:
     if isinstance(event, CallStarted):
-        return f"call started, agent {event.agent}, from {event.source or 'unknown source'}"
+        return f"call started, agent: {event.agent}, from {event.source or 'unknown source'}"
     if isinstance(event, Partial):
         return f"{event.speaker.upper():6} {CUT} {event.text}"
     if isinstance(event, Turn):

@@ -39,7 +39,8 @@ log = logging.getLogger("heatmon")
 
 DESCRIPTION = """\
 Start a hub and a floor of simulated calls, and print the supervisor board's
-URL and an agent's view URL to open (the token travels in the URL fragment).
+URL and every agent's view URL, the agent with the hottest call first (the
+token travels in the URL fragment).
 The calls are the bundled demo calls (billing dispute, outage, a caller who
 wants a supervisor, an abusive caller, calm calls, a H.E.A.T. de-escalation,
 an escalation), started a few seconds apart and replaced as they end, so the

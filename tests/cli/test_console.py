@@ -208,7 +208,7 @@ def test_no_partial_rows_are_left_above_a_final_line(terminal: Screen) -> None:
     view(Heat(call="c1", t=9.0, value=12.0, level="calm", trend=0.0))
     terminal.feed(out.getvalue())
     lines = (
-        "[00:00.0] call started, agent kim, from x.wav",
+        "[00:00.0] call started, agent: kim, from x.wav",
         f"[00:09.0] AGENT  {LONG}",
         "[00:09.0] HEAT  12.0 CALM",
     )
@@ -238,7 +238,7 @@ def test_one_call_lines_have_no_call_id() -> None:
     view(started("X_caller", "x.wav"))
     view(Turn(call="X_caller", t=31.4, speaker="agent", text="hello", start=30.0, end=31.0))
     assert out.getvalue().splitlines() == [
-        "[00:00.0] call started, agent kim, from x.wav",
+        "[00:00.0] call started, agent: kim, from x.wav",
         "[00:31.4] AGENT  hello",
     ]
 
@@ -251,8 +251,8 @@ def test_a_second_call_brings_the_call_id_into_every_line() -> None:
     view(started("b", "b.wav"))
     view(Turn(call="a", t=3.0, speaker="caller", text="hi", start=1.0, end=2.0))
     assert out.getvalue().splitlines() == [
-        "[00:00.0] call started, agent kim, from a.wav",
-        "[b 00:00.0] call started, agent kim, from b.wav",
+        "[00:00.0] call started, agent: kim, from a.wav",
+        "[b 00:00.0] call started, agent: kim, from b.wav",
         "[a 00:03.0] CALLER hi",
     ]
 
@@ -261,7 +261,7 @@ def test_show_call_fixes_the_prefix_from_the_first_line() -> None:
     """A caller that knows there are several calls gets the call id from the very first line."""
     out = io.StringIO()
     ConsoleView(out, show_call=True)(started("a", "a.wav"))
-    assert out.getvalue() == "[a 00:00.0] call started, agent kim, from a.wav\n"
+    assert out.getvalue() == "[a 00:00.0] call started, agent: kim, from a.wav\n"
 
 
 def test_console_clock_floors_to_tenths() -> None:
