@@ -92,7 +92,8 @@ function render() {
     redraw("alerts", "idle", () => $("alerts").replaceChildren(h("li", { class: "empty hint" }, "No alerts.")));
     return;
   }
-  setText($("caller-name"), call.caller_name ? `Caller: ${call.caller_name}` : "Caller name not known yet");
+  const caller = [call.caller_name, call.caller_number].filter(Boolean).join(" · ");
+  setText($("caller-name"), caller ? `Caller: ${caller}` : "Caller name not known yet");
   const lastTurn = call.turns[call.turns.length - 1];
   if (drawn.callKey !== `${call.call}|${call.order}`) {
     drawn.callKey = `${call.call}|${call.order}`;

@@ -25,6 +25,7 @@ export function emptyCall(id) {
     agent: null,
     started_at: null,
     caller_name: null,
+    caller_number: null,
     source: null,
     t: 0,
     ended: false,
@@ -108,7 +109,7 @@ function step(calls, counter, event, now) {
   }
   switch (event.type) {
     case "call_started":
-      for (const key of ["agent", "started_at", "caller_name", "source"]) {
+      for (const key of ["agent", "started_at", "caller_name", "caller_number", "source"]) {
         if (event[key] !== undefined && event[key] !== null) call[key] = event[key];
       }
       call.ended = false;

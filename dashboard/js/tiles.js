@@ -26,6 +26,13 @@ function stepLine(call) {
   return h("span", { class: "tile-step-text", title: coach.prompt }, h("span", { class: "step-chip" }, coach.step), `Now: ${stepName(coach.step)}`);
 }
 
+/** Who is calling, as far as the board knows: name and number from the phone system, else the call id. */
+function callerLine(call) {
+  const who = [call.caller_name, call.caller_number].filter(Boolean);
+  if (!who.length) return `Call ${call.call}`;
+  return call.caller_number ? who.join(" · ") : `${call.caller_name} · ${call.call}`;
+}
+
 export class TileBoard {
   /** list: the <ul> of tiles; empty: the "no calls" note; onOpen(callId) when a tile is chosen. */
   constructor({ list, empty, onOpen }) {
@@ -106,7 +113,8 @@ export class TileBoard {
     tile.dataset.level = call.heat ? levelKey(call.heat.level) : "none";
     tile.classList.toggle("tile-ended", call.ended);
     setText(parts.agent, call.agent || "Unassigned");
-    setText(parts.caller, call.caller_name ? `${call.caller_name} · ${call.call}` : `Call ${call.call}`);
+    setText(parts.caller, callerLine(call));
+    parts.caller.title = `Call ${call.call}`;
     parts.source.hidden = !call.source;
     setText(parts.source, call.source || "");
     if (call.source) parts.source.title = call.source;

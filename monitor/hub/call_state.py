@@ -50,6 +50,7 @@ class CallState:
     agent: str | None = None
     started_at: str | None = None
     caller_name: str | None = None
+    caller_number: str | None = None  # from the phone system, so a supervisor can call back
     source: str | None = None
     t: float = 0.0
     ended: bool = False
@@ -89,6 +90,7 @@ class CallState:
             self.agent = event.get("agent")
             self.started_at = event.get("started_at")
             self.caller_name = event.get("caller_name")
+            self.caller_number = event.get("caller_number")
             self.source = event.get("source")
             self.ended, self.ended_at = False, None
         elif kind == "partial":
@@ -145,6 +147,7 @@ class CallState:
             "agent": self.agent,
             "started_at": self.started_at,
             "caller_name": self.caller_name,
+            "caller_number": self.caller_number,
             "source": self.source,
             "t": self.t,
             "ended": self.ended,

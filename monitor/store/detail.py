@@ -77,14 +77,14 @@ def live_calls(conn: sqlite3.Connection, now: float, silent: float, turns: int =
     its last heat changes, its newest alerts with their acks, its newest coach events and
     supervisor messages; every event a wire-contract dict with the `seq` it had."""
     rows = conn.execute(
-        "SELECT pk, id, agent, caller_name, source, started_at, started_ts,"
+        "SELECT pk, id, agent, caller_name, caller_number, source, started_at, started_ts,"
         " max(coalesce((SELECT max(t) FROM turns WHERE call_pk = pk), 0),"
         " coalesce((SELECT max(t) FROM heat WHERE call_pk = pk), 0))"
         " FROM calls WHERE ended = 0 AND started_ts >= ? ORDER BY started_ts DESC, pk DESC",
         (now - LIVE_LOOKBACK,),
     ).fetchall()
     live = []
-    for pk, call_id, agent, caller_name, source, started_at, started_ts, last_t in rows:
+    for pk, call_id, agent, caller_name, caller_number, source, started_at, started_ts, last_t in rows:
         if started_ts is None or started_ts + last_t < now - silent:
             continue
         if not isinstance(agent, str) or not isinstance(started_at, str):
@@ -96,7 +96,8 @@ def live_calls(conn: sqlite3.Connection, now: float, silent: float, turns: int =
             "agent": agent,
             "started_at": started_at,
         }
-        started |= {k: v for k, v in (("caller_name", caller_name), ("source", source)) if v is not None}
+        known = (("caller_name", caller_name), ("caller_number", caller_number), ("source", source))
+        started |= {k: v for k, v in known if v is not None}
         live.append({**_live_call(conn, pk, started, turns), "heard_at": started_ts + last_t})
     return live
 

@@ -59,7 +59,13 @@ def angry_call(call: str = "c1", agent: str = "alice") -> list[Event]:
     done = {"H": False, "E": False, "A": False, "T": False}
     return [
         CallStarted(
-            call=call, t=0.0, agent=agent, started_at=STARTED_AT, caller_name="Maria Lopez", source="test"
+            call=call,
+            t=0.0,
+            agent=agent,
+            started_at=STARTED_AT,
+            caller_name="Maria Lopez",
+            caller_number="+15550101",
+            source="test",
         ),
         agent_says(call, 4.0, "thanks for calling, this is alice, how can i help"),
         caller(call, 9.5, "i have been waiting for three weeks and nobody helped me", -0.42),
@@ -171,7 +177,7 @@ def test_floor_renders_a_live_call_with_gauge_sparkline_step_and_alert(
     expect(tile.locator(".tile-step")).to_contain_text("Empathize")
     expect(tile.locator(".tile-alert")).to_contain_text("repeat contact")
     expect(tile.locator(".sparkline .spark-point")).to_have_count(2)
-    expect(tile.locator(".tile-caller")).to_contain_text("Maria Lopez")
+    expect(tile.locator(".tile-caller")).to_have_text("Maria Lopez · +15550101")
     assert tile_order(page) == ["c1", "c2"]
     expect(page.locator("#fig-live")).to_have_text("2")
     expect(page.locator("#fig-hot")).to_have_text("1")
@@ -255,7 +261,7 @@ def test_agent_view_shows_only_their_call_with_step_card_and_sentiment(
     publisher.publish(*angry_call("c1", "alice"), *calm_call("c2", "bob", 30.0))
     page = open_page(f"/agent#token={ALICE}", width=1280, height=800)
     expect(page.locator("#conn")).to_have_text("Live · alice")
-    expect(page.locator("#caller-name")).to_have_text("Caller: Maria Lopez")
+    expect(page.locator("#caller-name")).to_have_text("Caller: Maria Lopez · +15550101")
     expect(page.locator("#transcript .turn-caller")).to_have_count(2)
     expect(page.locator("#transcript .turn-caller.sent-very-negative")).to_have_count(1)
     expect(page.locator("#transcript .turn-caller.sent-negative")).to_have_count(1)

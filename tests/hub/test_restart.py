@@ -27,7 +27,7 @@ def recent(minutes: float = 1.0) -> str:
 
 
 def hot_call(call: str, agent: str, turns: int) -> list[dict[str, Any]]:
-    events = [started(call, agent, started_at=recent())]
+    events = [started(call, agent, started_at=recent(), caller_name="Dana", caller_number="+15550101")]
     events += [turn(call, f"{call} line {i}", t=2.0 * i + 1.0) for i in range(turns)]
     events += [heat(call, 72, t=2.0 * turns, level="hot"), alert(call, f"{call}-a1", t=2.0 * turns)]
     return events
@@ -96,6 +96,7 @@ def test_killed_hub_comes_back_with_the_calls_in_progress(tmp_path: Path) -> Non
     one = calls["live-1"]
     assert [t["text"] for t in one["turns"]] == [f"live-1 line {i}" for i in range(10, 60)]
     assert one["agent"] == "agent" and one["heat"]["value"] == 72 and one["heat"]["level"] == "hot"
+    assert (one["caller_name"], one["caller_number"]) == ("Dana", "+15550101")
     assert one["heat_history"][-1] == [120.0, 72] and len(one["sentiments"]) == 60
     assert one["sentiments"][-1] == [119.0, -0.5]
     assert [a["id"] for a in one["alerts"]] == ["live-1-a1"] and one["alerts"][0]["acked_by"] is None

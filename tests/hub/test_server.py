@@ -20,7 +20,9 @@ def test_welcome_carries_snapshot_of_live_calls():
         async with serve_hub(TOKENS, port=0) as hub:
             pub = Publishing(await publisher(hub))
             await pub.send(
-                started("c1", "alice", caller_name="Dana"), turn("c1", "this is awful"), heat("c1", 55)
+                started("c1", "alice", caller_name="Dana", caller_number="+15550101"),
+                turn("c1", "this is awful"),
+                heat("c1", 55),
             )
             await pub.send(alert("c1", "a1"))
             await pub.acked()
@@ -29,6 +31,7 @@ def test_welcome_carries_snapshot_of_live_calls():
             assert welcome["seq"] == hub.floor.seq
             (call,) = welcome["snapshot"]["calls"]
             assert call["call"] == "c1" and call["agent"] == "alice" and call["caller_name"] == "Dana"
+            assert call["caller_number"] == "+15550101"
             assert call["heat"]["value"] == 55 and call["heat_history"] == [[2.0, 55]]
             assert call["sentiments"] == [[1.0, -0.5]]
             assert call["turns"][0]["text"] == "this is awful" and "seq" in call["turns"][0]
