@@ -82,3 +82,37 @@ def test_every_tile_label_is_whole_and_inside_its_tile_at_common_sizes(
     publisher.close()
     assert not problems, problems
     assert not watcher.errors, watcher.errors
+
+
+TOP_BAR = """() => {
+  const box = selector => document.querySelector(selector).getBoundingClientRect();
+  const brand = box('.brand'), pill = box('#conn');
+  return {
+    pill_beside_brand: pill.top < brand.bottom && pill.bottom > brand.top,
+    figures_inside: [...document.querySelectorAll('.figure')].every(figure => {
+      const f = figure.getBoundingClientRect();
+      return f.left >= 0 && f.right <= window.innerWidth + 1;
+    }),
+  };
+}"""
+
+
+def test_the_connection_pill_stays_beside_the_name_wherever_the_top_bar_has_room(
+    browser: Browser, hub: HubThread
+) -> None:
+    """Down to 640 px the pill that says whether the board is live stays on the first row (the
+    figures take a row of their own when the bar is too narrow); on a phone everything wraps,
+    and the figures stay on screen at every size."""
+    problems: list[dict[str, Any]] = []
+    for width, height in [*SIZES, (640, 800), (1200, 800)]:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        try:
+            page = context.new_page()
+            page.goto(f"{hub.http}/floor#token={SAM}")
+            expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+            bar = page.evaluate(TOP_BAR)
+            if (width >= 640 and not bar["pill_beside_brand"]) or not bar["figures_inside"]:
+                problems.append({"size": f"{width}x{height}", **bar})
+        finally:
+            context.close()
+    assert not problems, problems
