@@ -41,7 +41,8 @@ import numpy as np  # noqa: E402  (after the thread settings)
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.analysis.anger import DENSE, FORMAT, AngerModel, dense_inputs, feature_rows  # noqa: E402
+from monitor.analysis.anger import FORMAT, AngerModel  # noqa: E402
+from monitor.analysis.anger_features import DENSE, dense_inputs, feature_rows  # noqa: E402
 from monitor.analysis.lexicon import asr_like  # noqa: E402
 from monitor.analysis.sentiment import TurnScorer, anger_inputs  # noqa: E402
 

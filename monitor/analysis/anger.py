@@ -5,10 +5,10 @@ dropped): word 1-2-grams and character 2-5-grams inside word boundaries, plus VA
 `compound`, `neg`, `pos` and the lexicon's turn score. The model is a data file
 (`models/anger/anger_model.npz`, loaded with numpy alone); `scripts/train_anger.py` builds it.
 
-Features are exactly those of the training script (it imports this module), and cheap at run
-time: a word's character n-grams depend on the word alone, so their summed weight is cached per
-word, and a turn costs one lookup per word and one hash per word pair. Buckets are CRC-32 of the
-n-gram's UTF-8 bytes (stable across processes and platforms), never Python's `hash()`.
+Features are exactly those of the training script (both build them in
+`monitor.analysis.anger_features`), and cheap at run time: a word's character n-grams depend on
+the word alone, so their summed weight is cached per word, and a turn costs one lookup per word
+and one hash per word pair.
 
 Explanations come from the turn itself: each word's and word pair's share of the logit; the
 largest positive shares are the n-grams that pushed the turn hot.
@@ -18,73 +18,36 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import zipfile
-import zlib
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from monitor.analysis.lexicon import tokens_of
+from monitor.analysis.anger_features import (
+    CHAR_SEED,
+    DENSE,
+    DIGITS,
+    WORD_SEED,
+    bucket,
+    char_ngrams,
+    word_pairs,
+    words_of,
+)
+from monitor.analysis.anger_score import follow_anger
 from monitor.errors import InputError
 from monitor.paths import BUNDLED_MODELS
-
-#: VADER's normalisation constant: compound = x / sqrt(x*x + ALPHA) (as in monitor.sentiment).
-_ALPHA = 15.0
 
 BUNDLED_ANGER_MODEL = BUNDLED_MODELS / "anger" / "anger_model.npz"
 
 #: Model file format this code reads.
 FORMAT = 1
-#: Starting CRC values: word n-grams and character n-grams hash into one table, apart.
-WORD_SEED = 0x5A17
-CHAR_SEED = 0xC4A2
-#: Character n-gram sizes (of the word padded with a space each side).
-CHAR_SIZES = (2, 3, 4, 5)
-#: Longer words are cut to this many characters for their character n-grams (no spoken word is
-#: longer; a 200 KB "word" from a broken feed costs no more than this).
-MAX_WORD = 32
 #: Words whose character sums are cached, at most (the cache is emptied when full).
 CACHE_WORDS = 50_000
-#: The dense inputs, in the order of the model's `dense` weights.
-DENSE = ("compound", "neg", "pos", "lexicon", "lexicon_negative")
-
-_DIGITS = re.compile(r"[0-9]+")
-
-
-def words_of(text: str) -> list[str]:
-    """The words the layer reads: ASR-like (lowercase, no punctuation), digits dropped."""
-    if _DIGITS.search(text):
-        text = _DIGITS.sub(" ", text)
-    return tokens_of(text)
-
-
-def char_ngrams(word: str) -> list[str]:
-    """The character n-grams of one word, padded with a space each side (" hi " -> " h", "hi", ...)."""
-    padded = f" {word[:MAX_WORD]} "
-    size = len(padded)
-    return [padded[i : i + n] for n in CHAR_SIZES for i in range(size - n + 1)]
-
-
-def bucket(gram: str, seed: int, mask: int) -> int:
-    """The hash bucket of an n-gram: CRC-32 of its UTF-8 bytes from `seed`, masked to the table."""
-    return zlib.crc32(gram.encode("utf-8", "surrogatepass"), seed) & mask
-
-
-def word_pairs(words: Sequence[str]) -> list[str]:
-    """Adjacent word pairs ("you people")."""
-    return [f"{a} {b}" for a, b in pairwise(words)]
-
-
-def dense_inputs(compound: float, neg: float, pos: float, lexicon: float) -> tuple[float, ...]:
-    """The dense inputs in `DENSE` order, from VADER's figures and the lexicon's turn score."""
-    return (compound, neg, pos, lexicon, min(lexicon, 0.0))
 
 
 @dataclass(frozen=True)
@@ -99,6 +62,8 @@ class ModelConfig:
     score_onset: float
     #: How far a certain P(angry) moves the score, on VADER's raw valence scale.
     score_weight: float
+    #: The share of a turn's negative valence kept when the layer hears no anger at all.
+    calm_negative: float = 1.0
 
 
 class AngerReading(NamedTuple):
@@ -160,6 +125,7 @@ class AngerModel:
                         context_weight=float(config["context_weight"]),
                         score_onset=float(config["score_onset"]),
                         score_weight=float(config["score_weight"]),
+                        calm_negative=float(config.get("calm_negative", 1.0)),
                     ),
                     str(path),
                 )
@@ -208,7 +174,7 @@ class AngerModel:
         caller has it already. The n-grams behind the reading are worked out when `explain` is
         true, or by default when the turn reads at least `EXPLAIN_FROM` angry.
         """
-        words = tokens if tokens is not None and not _DIGITS.search(text) else words_of(text)
+        words = tokens if tokens is not None and not DIGITS.search(text) else words_of(text)
         d = self._dense
         z = (
             self.bias
@@ -261,19 +227,11 @@ class AngerModel:
     def blend(self, score: float, probability: float) -> float:
         """heatmon's turn score once the layer has read the turn: `score` moved toward negative.
 
-        Below `score_onset` nothing changes, so the general-sentiment scale is left alone unless
-        the layer is confident. Above it, with h rising from 0 at the onset to 1 at certainty,
-        VADER's positive valence fades out by h = 0.5 (x 1-2h: sarcasm borrows polite words)
-        and `score_weight` x h is taken off, on VADER's raw valence scale.
+        See `monitor.analysis.anger_score.follow_anger`: a confident reading decides the score,
+        and a turn the layer hears no anger in keeps only part of its negative valence.
         """
-        onset = self.config.score_onset
-        if probability <= onset:
-            return score
-        h = (probability - onset) / (1.0 - onset)
-        x = raw_sum(score)
-        if x > 0:
-            x *= max(0.0, 1.0 - 2.0 * h)
-        return round(normalize(x - self.config.score_weight * h), 4) + 0.0
+        c = self.config
+        return follow_anger(score, probability, c.score_onset, c.score_weight, c.calm_negative)
 
 
 def _top_shares(
@@ -309,63 +267,11 @@ EXPLAIN_FROM = 0.3
 EXPLAIN_MIN_SHARE = 0.25
 
 
-def normalize(x: float) -> float:
-    """VADER's compound normalisation of a raw valence sum, to -1..1."""
-    return max(-1.0, min(1.0, x / math.sqrt(x * x + _ALPHA)))
-
-
-def raw_sum(compound: float) -> float:
-    """The raw valence sum VADER normalised into `compound` (the inverse of `normalize`)."""
-    c = max(-0.9999, min(0.9999, compound))
-    return c * math.sqrt(_ALPHA / (1.0 - c * c))
-
-
 def _sigmoid(z: float) -> float:
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)
     return e / (1.0 + e)
-
-
-def feature_rows(
-    texts: Iterable[str], dense_rows: Iterable[Sequence[float]], hash_bits: int
-) -> tuple[list[int], list[int], list[float], list[list[float]]]:
-    """Sparse rows of the training matrix, built exactly as `AngerModel.read` weighs a turn.
-
-    Returns (row index, column, value) triples flattened, and the dense inputs per row; the
-    caller scales the dense inputs by the model's `dense_scale`. Used by the training script.
-    """
-    mask = (1 << hash_bits) - 1
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    dense: list[list[float]] = []
-    char_cache: dict[str, list[int]] = {}
-    for r, (text, d) in enumerate(zip(texts, dense_rows, strict=True)):
-        dense.append(list(d))
-        words = words_of(text)
-        if not words:
-            continue
-        grams: list[list[int]] = []
-        for word in words:
-            got = char_cache.get(word)
-            if got is None:
-                got = [bucket(g, CHAR_SEED, mask) for g in char_ngrams(word)]
-                char_cache[word] = got
-            grams.append(got)
-        char_norm = 1.0 / math.sqrt(sum(len(g) for g in grams))
-        word_norm = 1.0 / math.sqrt(2 * len(words) - 1)
-        for g in grams:
-            rows.extend([r] * len(g))
-            cols.extend(g)
-            vals.extend([char_norm] * len(g))
-        units = [bucket(w, WORD_SEED, mask) for w in words] + [
-            bucket(p, WORD_SEED, mask) for p in word_pairs(words)
-        ]
-        rows.extend([r] * len(units))
-        cols.extend(units)
-        vals.extend([word_norm] * len(units))
-    return rows, cols, vals, dense
 
 
 @lru_cache(maxsize=1)

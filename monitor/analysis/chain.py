@@ -11,31 +11,28 @@ import dataclasses
 from typing import Any
 
 from monitor.analysis.alerts import AlertBoard, AlertNote
+from monitor.analysis.call_summary import call_summary
 from monitor.analysis.coach import Advice, Coach
 from monitor.analysis.cues import CueTracker, TimingCue
 from monitor.analysis.heat import HeatModel, HeatState
-from monitor.analysis.lexicon import Lexicon, tokens_of
+from monitor.analysis.lexicon import Lexicon
 from monitor.analysis.playbook import Playbook, bundled_playbook
-from monitor.analysis.sentiment import TurnScore, TurnScorer
+from monitor.analysis.sentiment import TurnScore, scorer_for
 from monitor.analysis.settings import ChainSettings, CueSettings, HeatSettings
 from monitor.analysis.topics import Topics, bundled_topics
+from monitor.analysis.turn_facts import (
+    anger_label,
+    decay_reason,
+    first_problem,
+    known_at,
+    relief_share,
+    situation_of,
+)
 from monitor.events import Alert, Event, Heat, Turn
 from monitor.events import Coach as CoachEvent
 
 #: Categories that raise an alert of the same name.
 ALERTING = ("abuse", "threat", "escalation", "repeat_contact")
-
-_SCORERS: dict[int, tuple[Lexicon | None, TurnScorer]] = {}
-
-
-def scorer_for(lexicon: Lexicon | None) -> TurnScorer:
-    """One scorer per lexicon per process: many calls share it."""
-    key = id(lexicon)
-    cached = _SCORERS.get(key)
-    if cached is None or cached[0] is not lexicon:
-        cached = (lexicon, TurnScorer(lexicon))
-        _SCORERS[key] = cached
-    return cached[1]
 
 
 class CallAnalysis:
@@ -79,7 +76,7 @@ class CallAnalysis:
     def on_turn(self, turn: Turn) -> list[Event]:
         """A finished turn: the turn enriched, then the heat / alert / coach events it causes."""
         # Events never go back in time, even for a turn that arrives late.
-        now = max(self.t, _known_at(turn))
+        now = max(self.t, known_at(turn))
         self.t = now
         caller = turn.speaker == "caller"
         self._counts[turn.speaker] += 1
@@ -94,8 +91,8 @@ class CallAnalysis:
             notes += self._caller_turn(turn, score)
         notes += self._timing(timing, now)
         if caller:
-            situation = _situation(score, timing)
-            problem_at, problems = _problem_at(turn.text, score)
+            situation = situation_of(score, timing)
+            problem_at, problems = first_problem(turn.text, score)
             advice += self.coach.on_caller_turn(
                 now,
                 turn.text,
@@ -141,31 +138,13 @@ class CallAnalysis:
 
     def summary(self) -> dict[str, Any]:
         """What happened in the call, for `call_ended`."""
-        done_at = self.coach.done_at
-        return {
-            "peak_heat": round(self.heat.peak, 1),
-            "peak_at": round(self.heat.peak_t, 2),
-            "final_heat": round(self.heat.value, 1),
-            "final_level": self.heat.level,
-            "steps_done": {k: v is not None for k, v in done_at.items()},
-            "steps_done_at": {k: (round(v, 2) if v is not None else None) for k, v in done_at.items()},
-            "alerts": [{"id": a.id, "kind": a.kind, "t": round(a.t, 2)} for a in self.alerts.raised],
-            "alert_counts": self.alerts.counts(),
-            "caller_turns": self._counts["caller"],
-            "agent_turns": self._counts["agent"],
-            "mean_caller_score": round(sum(self._scores) / len(self._scores), 3) if self._scores else None,
-            "min_caller_score": min(self._scores) if self._scores else None,
-            "talk_overs": self._counts["talk_over"],
-            "dead_air": self._counts["dead_air"],
-            "coach_prompts": self.coach.prompts,
-            "caller_name": self.coach.caller_name,
-        }
+        return call_summary(self.heat, self.coach, self.alerts, self._counts, self._scores)
 
     def _caller_turn(self, turn: Turn, score: TurnScore) -> list[AlertNote]:
-        t = _known_at(turn)
+        t = known_at(turn)
         self._scores.append(score.score)
         self._caller_text = turn.text
-        angry = _anger_label(score, self.settings.anger_reason_at)
+        angry = anger_label(score, self.settings.anger_reason_at)
         if score.score < self.settings.evidence_below:
             self._evidence = [*self._evidence[-1:], turn.text]
             self._anger_evidence = angry
@@ -196,7 +175,7 @@ class CallAnalysis:
         return notes
 
     def _agent_turn(self, turn: Turn, timing: list[TimingCue]) -> list[Advice]:
-        now = _known_at(turn)
+        now = known_at(turn)
         last = self._last_turn
         talked_over = self._agent_talked_over or any(
             c.kind == "talk_over" and c.by == "agent" for c in timing
@@ -237,13 +216,7 @@ class CallAnalysis:
         if not pending:
             return
         voided = not score.categories().isdisjoint(self.settings.relief_voided_by)
-        before = self._last_caller_value
-        if not voided and value >= self.settings.evidence_below:
-            share = 1.0
-        elif not voided and before is not None and before < 0 and value > before:
-            share = 1.0 - value / before
-        else:
-            share = 0.0
+        share = relief_share(value, self._last_caller_value, self.settings.evidence_below, voided=voided)
         for amount, reason in pending:
             if share >= 1.0:
                 self.heat.fall(t, amount, reason)
@@ -297,7 +270,7 @@ class CallAnalysis:
         step = self.settings.turn_heat_step if force else self.settings.tick_heat_step
         if state.level_changed or moved >= step:
             self.heat.take()
-            reasons = state.reasons or _decay_reason(state, self._sent[0], self.heat.settings.trend_window)
+            reasons = state.reasons or decay_reason(state, self._sent[0], self.heat.settings.trend_window)
             events.append(self._heat_event(t, state, reasons))
             self._sent = (state.value, state.level)
         evidence = tuple(self._evidence) + ((self._anger_evidence,) if self._anger_evidence else ())
@@ -330,54 +303,3 @@ class CallAnalysis:
             CoachEvent(call=self.call, t=t, step=a.step, prompt=a.prompt, phrases=a.phrases, done=a.done)
             for a in advice
         ]
-
-
-def _known_at(turn: Turn) -> float:
-    """When the turn became known: its event time (live: after endpointing), never before its end.
-
-    Events a turn causes carry this time, so they never come before the turn itself.
-    """
-    return max(turn.t, turn.end)
-
-
-def _anger_label(score: TurnScore, reason_at: float) -> str:
-    """The anger layer's explanation of a turn it finds angry ("sounds angry: joke, you people"),
-    or "" when it is not confident or no n-gram stands out."""
-    reading = score.anger
-    if reading is None or not reading.ngrams or reading.probability < reason_at:
-        return ""
-    return reading.label()
-
-
-def _situation(score: TurnScore | None, timing: list[TimingCue]) -> str:
-    categories = score.categories() if score else frozenset()
-    for situation in ("abuse", "threat", "escalation", "repeat_contact"):
-        if situation in categories:
-            return "abuse" if situation == "threat" else situation
-    for cue in timing:
-        if cue.kind in ("monologue", "talk_over"):
-            return cue.kind
-    return "default"
-
-
-def _problem_at(text: str, score: TurnScore | None) -> tuple[int | None, int]:
-    """Index of the turn's first word of a `problem` cue, and how many it has (summary-back line)."""
-    if score is None:
-        return None, 0
-    phrases = [c.phrase.split() for c in score.cues if c.category == "problem"]
-    if not phrases:
-        return None, 0
-    words = tokens_of(text)
-    starts = [i for p in phrases for i in range(len(words)) if words[i : i + len(p)] == p]
-    return (min(starts) if starts else None), len(phrases)
-
-
-def _decay_reason(state: HeatState, sent: float, window: float) -> tuple[str, ...]:
-    """Why heat fell with nothing new said. Shown beside the trend arrow (heat per minute over
-    the last `window` seconds), so it must say the same: soon after a rise that trend is still
-    up while heat eases off, and the reason names both, in the arrow's terms."""
-    if state.value >= sent:
-        return ()
-    if state.trend <= 0:
-        return ("cooling down over time",)
-    return (f"up over the last {window:.0f} s, easing off now",)

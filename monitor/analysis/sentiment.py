@@ -21,7 +21,8 @@ from typing import NamedTuple
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
 
-from monitor.analysis.anger import AngerModel, AngerReading, bundled_anger_model, normalize, raw_sum
+from monitor.analysis.anger import AngerModel, AngerReading, bundled_anger_model
+from monitor.analysis.anger_score import normalize, raw_sum
 from monitor.analysis.lexicon import Lexicon, bundled_lexicon, tokens_of
 
 #: Splits text into words the way `tokens_of` does, but keeping apostrophes inside words.
@@ -81,6 +82,19 @@ class TurnScore(NamedTuple):
 def _vader() -> SentimentIntensityAnalyzer:
     # Loading VADER reads its lexicon files (~50 ms); many calls share one analyzer.
     return SentimentIntensityAnalyzer()
+
+
+_SCORERS: dict[int, tuple[Lexicon | None, TurnScorer]] = {}
+
+
+def scorer_for(lexicon: Lexicon | None) -> TurnScorer:
+    """One scorer per lexicon per process: many calls share it."""
+    key = id(lexicon)
+    cached = _SCORERS.get(key)
+    if cached is None or cached[0] is not lexicon:
+        cached = (lexicon, TurnScorer(lexicon))
+        _SCORERS[key] = cached
+    return cached[1]
 
 
 def anger_inputs(result: TurnScore) -> tuple[float, float, float, float]:

@@ -9,15 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.analysis.anger import (
-    BUNDLED_ANGER_MODEL,
-    CACHE_WORDS,
+from monitor.analysis.anger import BUNDLED_ANGER_MODEL, CACHE_WORDS, AngerModel, bundled_anger_model
+from monitor.analysis.anger_features import (
     CHAR_SEED,
     MAX_WORD,
     WORD_SEED,
-    AngerModel,
     bucket,
-    bundled_anger_model,
     char_ngrams,
     feature_rows,
     words_of,

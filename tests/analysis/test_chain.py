@@ -8,8 +8,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.analysis.chain import CallAnalysis, _decay_reason
+from monitor.analysis.chain import CallAnalysis
 from monitor.analysis.heat import HeatState
+from monitor.analysis.turn_facts import decay_reason
 from monitor.events import Alert, Coach, Heat, Turn
 
 
@@ -255,12 +256,12 @@ def test_falling_heat_explains_itself_in_agreement_with_the_trend_arrow() -> Non
     def state(value: float, trend: float) -> HeatState:
         return HeatState(value=value, level="warm", level_changed=False, trend=trend, reasons=())
 
-    assert _decay_reason(state(66.0, 79.0), sent=70.0, window=30.0) == (
+    assert decay_reason(state(66.0, 79.0), sent=70.0, window=30.0) == (
         "up over the last 30 s, easing off now",
     )
-    assert _decay_reason(state(40.0, -3.0), sent=45.0, window=30.0) == ("cooling down over time",)
-    assert _decay_reason(state(40.0, 0.0), sent=45.0, window=30.0) == ("cooling down over time",)
-    assert _decay_reason(state(45.0, 5.0), sent=45.0, window=30.0) == ()
+    assert decay_reason(state(40.0, -3.0), sent=45.0, window=30.0) == ("cooling down over time",)
+    assert decay_reason(state(40.0, 0.0), sent=45.0, window=30.0) == ("cooling down over time",)
+    assert decay_reason(state(45.0, 5.0), sent=45.0, window=30.0) == ()
 
 
 def test_an_escalation_topic_is_used_up_only_by_an_alert_that_is_raised() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.analysis.anger import normalize, raw_sum
+from monitor.analysis.anger_score import normalize, raw_sum
 from monitor.analysis.lexicon import BUNDLED_LEXICON, Lexicon, asr_like, bundled_lexicon, tokens_of
 from monitor.analysis.sentiment import TurnScorer
 from monitor.errors import InputError
