@@ -75,10 +75,14 @@ class AngerReading(NamedTuple):
     own_logit: float
     #: The n-grams that pushed the turn hot, strongest first, with their share of the logit.
     ngrams: tuple[tuple[str, float], ...]
+    #: The same n-grams as the caller said them: overlapping or touching ones joined, in the
+    #: turn's order ("nobody told me", not "nobody told, told me").
+    phrases: tuple[str, ...] = ()
 
     def label(self, limit: int = 3) -> str:
         """The explanation for heat reasons and alert evidence: 'sounds angry: joke, you people'."""
-        return "sounds angry: " + ", ".join(g for g, _ in self.ngrams[:limit])
+        said = self.phrases or tuple(g for g, _ in self.ngrams[:limit])
+        return "sounds angry: " + ", ".join(said)
 
 
 class AngerModel:
@@ -214,15 +218,16 @@ class AngerModel:
         if previous_logit is not None and previous_logit > z:
             z += self.config.context_weight * (previous_logit - z)
         probability = _sigmoid(z)
-        shares: list[tuple[str, float]] = []
+        chosen: list[tuple[str, float, int]] = []
         if words and (explain or (explain is None and probability >= EXPLAIN_FROM)):
-            shares = _top_shares(
+            chosen = _top_shares(
                 words,
                 [c * char_norm + u * word_norm for c, u, _ in per_word],
                 word_pairs(words),
                 [p * word_norm for p in pair_weights],
             )
-        return AngerReading(probability, own, tuple(shares))
+        shares = tuple((gram, share) for gram, share, _ in chosen)
+        return AngerReading(probability, own, shares, _phrases(words, chosen))
 
     def blend(self, score: float, probability: float) -> float:
         """heatmon's turn score once the layer has read the turn: `score` moved toward negative.
@@ -236,29 +241,43 @@ class AngerModel:
 
 def _top_shares(
     words: Sequence[str], word_shares: Sequence[float], pairs: Sequence[str], pair_shares: Sequence[float]
-) -> list[tuple[str, float]]:
-    """The n-grams with the largest positive share of the logit, at most three, strongest first.
+) -> list[tuple[str, float, int]]:
+    """The n-grams with the largest positive share of the logit, at most three, strongest first,
+    each with the index of its first word where it counted most.
 
     A pair counts with its own words' shares (what the listener hears is "you people", not
     "people"), and a word already inside a chosen pair is not listed again.
     """
-    candidates: dict[str, float] = {}
+    candidates: dict[str, tuple[float, int]] = {}
     for i, pair in enumerate(pairs):
         total = pair_shares[i] + word_shares[i] + word_shares[i + 1]
-        if pair_shares[i] > 0 and total > candidates.get(pair, 0.0):
-            candidates[pair] = total
-    for word, share in zip(words, word_shares, strict=True):
-        if share > candidates.get(word, 0.0):
-            candidates[word] = share
-    chosen: list[tuple[str, float]] = []
-    for gram, share in sorted(candidates.items(), key=lambda kv: (-kv[1], kv[0])):
+        if pair_shares[i] > 0 and total > candidates.get(pair, (0.0, 0))[0]:
+            candidates[pair] = (total, i)
+    for i, (word, share) in enumerate(zip(words, word_shares, strict=True)):
+        if share > candidates.get(word, (0.0, 0))[0]:
+            candidates[word] = (share, i)
+    chosen: list[tuple[str, float, int]] = []
+    for gram, (share, at) in sorted(candidates.items(), key=lambda kv: (-kv[1][0], kv[0])):
         if share < EXPLAIN_MIN_SHARE or len(chosen) == 3:
             break
         inside = set(gram.split())
-        if any(inside <= set(g.split()) or set(g.split()) <= inside for g, _ in chosen):
+        if any(inside <= set(g.split()) or set(g.split()) <= inside for g, _, _ in chosen):
             continue
-        chosen.append((gram, round(share, 3)))
+        chosen.append((gram, round(share, 3), at))
     return chosen
+
+
+def _phrases(words: Sequence[str], chosen: Sequence[tuple[str, float, int]]) -> tuple[str, ...]:
+    """The chosen n-grams as stretches of the turn: those that overlap or touch are one phrase,
+    listed in the order the caller said them."""
+    spans = sorted((at, at + len(gram.split())) for gram, _, at in chosen)
+    joined: list[list[int]] = []
+    for start, end in spans:
+        if joined and start <= joined[-1][1]:
+            joined[-1][1] = max(joined[-1][1], end)
+        else:
+            joined.append([start, end])
+    return tuple(" ".join(words[start:end]) for start, end in joined)
 
 
 #: From this P(angry) on, a reading works out the n-grams behind it unless told otherwise.

@@ -38,7 +38,9 @@ examples:
   heatmon score --asr-like turns.jsonl > scored.jsonl
   heatmon score --lexicon my-lexicon.json texts.txt""",
     )
-    parser.add_argument("files", nargs="*", type=Path, metavar="FILE", help="input files (default: stdin)")
+    parser.add_argument(
+        "files", nargs="*", type=Path, metavar="FILE", help="input files; - or none: standard input"
+    )
     parser.add_argument(
         "--asr-like",
         action="store_true",
@@ -109,9 +111,15 @@ def _lines(files: list[Path]) -> Iterator[tuple[str, int, str]]:
         yield from _numbered("<stdin>", sys.stdin)
         return
     for path in files:
+        if str(path) == "-":
+            yield from _numbered("<stdin>", sys.stdin)
+            continue
         try:
             with path.open(encoding="utf-8") as f:
                 yield from _numbered(str(path), f)
+        except FileNotFoundError as err:
+            hint = "" if path.suffix else " (to score a text itself, pipe it: echo TEXT | heatmon score)"
+            raise InputError(f"cannot read {path}: {err.strerror or err}{hint}") from err
         except OSError as err:
             raise InputError(f"cannot read {path}: {err.strerror or err}") from err
         except UnicodeDecodeError as err:

@@ -166,6 +166,28 @@ def test_explanations_are_words_of_the_turn_that_pushed_it_hot(model: AngerModel
     assert calm.probability < 0.2 and calm.ngrams == ()
 
 
+def test_the_explanation_quotes_the_caller_not_a_list_of_overlapping_pieces(scorer: TurnScorer) -> None:
+    """N-grams that overlap or touch in the turn are shown as the stretch the caller said, in the
+    turn's order: each phrase is a run of the turn's own words, and no word is shown twice."""
+    texts = (
+        "but nobody told me the promotion was ending i never got a letter",
+        "you people are a joke",
+        "i waited all day nobody came nobody called and then they told me he was on his way",
+    )
+    for text in texts:
+        reading = scorer.score(text).anger
+        assert reading is not None and reading.ngrams, text
+        assert reading.phrases and reading.label() == "sounds angry: " + ", ".join(reading.phrases)
+        for phrase in reading.phrases:
+            assert f" {phrase} " in f" {text} ", (phrase, text)
+        for gram, _ in reading.ngrams:
+            assert any(f" {gram} " in f" {phrase} " for phrase in reading.phrases), (gram, reading)
+        shown = " ".join(reading.phrases).split()
+        assert len(shown) <= sum(len(g.split()) for g, _ in reading.ngrams)
+        positions = [f" {text} ".index(f" {p} ") for p in reading.phrases]
+        assert positions == sorted(positions), reading.phrases
+
+
 def test_previous_anger_carries_over_and_calm_never_does(model: AngerModel) -> None:
     """A curt reply after a furious turn reads angrier than alone; a calm previous turn never lowers it."""
     furious = model.read("i am absolutely furious with you useless lot", -0.6, 0.5, 0.0, -0.8).own_logit

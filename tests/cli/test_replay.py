@@ -190,6 +190,18 @@ def test_score_bad_json_line_names_its_line() -> None:
     assert [("error" in json.loads(line)) for line in skipped.stdout.splitlines()] == [False, True, False]
 
 
+def test_score_reads_dash_as_stdin_and_says_how_to_score_a_text() -> None:
+    """`-` is standard input; a text given where a file belongs gets a hint to pipe it instead."""
+    piped = heatmon("score", "-", stdin="you people are a joke\n")
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["text"] == "you people are a joke"
+    mistaken = heatmon("score", "you people are a joke")
+    assert mistaken.returncode == 2
+    assert "cannot read you people are a joke" in mistaken.stderr
+    assert "echo TEXT | heatmon score" in mistaken.stderr
+    assert "Traceback" not in mistaken.stderr
+
+
 def test_help_explains_with_examples() -> None:
     """Both subcommands have a description and examples in --help."""
     for command in ("replay", "score"):
