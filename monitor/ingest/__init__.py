@@ -1,7 +1,8 @@
 """Calls from the phone system: `heatmon ingest` and its adapters.
 
-- `calls`: the core. `PushSource` (a live call's `AudioSource`, fed by an adapter),
-  `CallIdentity`, `CallDesk` (the registry of live calls, `open` -> `LiveCall`, `Refused`).
+- the core: `push_source` (`PushSource`, a live call's `AudioSource`, fed by an adapter),
+  `live_call` (`CallIdentity`, `LiveCall` and why a call ended), `calls` (`CallDesk`, the
+  registry of live calls, `open` -> `LiveCall`, `Refused`).
 - `g711`: mu-law and A-law decoding by table.
 - `listeners`: what an adapter module registers (`ListenerKind`), the peer allow-list and
   HOST:PORT parsing shared by the adapters.

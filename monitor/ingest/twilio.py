@@ -39,9 +39,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from monitor.errors import InputError
-from monitor.ingest.calls import CONNECTION_LOST, HANGUP, CallDesk, CallIdentity, LiveCall, Refused
+from monitor.ingest.calls import CallDesk, Refused
 from monitor.ingest.g711 import ulaw_decode
 from monitor.ingest.listeners import ListenerKind, register
+from monitor.ingest.live_call import CONNECTION_LOST, HANGUP, CallIdentity, LiveCall
 
 log = logging.getLogger("heatmon")
 _WS_LOG = logging.getLogger("monitor.ingest.twilio.websockets")  # one line per connection: quiet
