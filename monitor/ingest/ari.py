@@ -41,8 +41,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
 
 from monitor.errors import InputError
-from monitor.ingest.calls import CONNECTION_LOST, ERROR, CallDesk, CallIdentity, Refused
+from monitor.ingest.calls import CallDesk, Refused
 from monitor.ingest.legs import CallLegs, LegBook
+from monitor.ingest.live_call import CONNECTION_LOST, ERROR, CallIdentity
 
 log = logging.getLogger("heatmon")
 

@@ -32,9 +32,10 @@ from monitor.ingest.audiosocket_frames import (
     Identified,
     PeerError,
 )
-from monitor.ingest.calls import CONNECTION_LOST, ERROR, HANGUP, CallDesk, CallIdentity, Refused
+from monitor.ingest.calls import CallDesk, Refused
 from monitor.ingest.legs import RATE, CallLegs, Leg, LegBook
 from monitor.ingest.listeners import ListenerKind, Network, allowed, register
+from monitor.ingest.live_call import CONNECTION_LOST, ERROR, HANGUP, CallIdentity
 
 log = logging.getLogger("heatmon")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from monitor.ingest.calls import HANGUP, LiveCall
+from monitor.ingest.live_call import HANGUP, LiveCall
 
 RATE = 8000
 

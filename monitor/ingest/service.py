@@ -17,8 +17,9 @@ from collections.abc import Callable
 
 from monitor.errors import HeatmonError
 from monitor.events import Event
-from monitor.ingest.calls import SHUTDOWN, CallDesk
+from monitor.ingest.calls import CallDesk
 from monitor.ingest.listeners import ADAPTERS, KINDS, Listener, ListenerKind
+from monitor.ingest.live_call import SHUTDOWN
 
 log = logging.getLogger("heatmon")
 

@@ -30,8 +30,9 @@ from typing import cast
 
 from monitor.errors import InputError
 from monitor.ingest import metadata, rtp, sdp
-from monitor.ingest.calls import CONNECTION_LOST, HANGUP, CallDesk, CallIdentity, LiveCall, Refused
+from monitor.ingest.calls import CallDesk, Refused
 from monitor.ingest.listeners import LOOPBACK, ListenerKind, Network, allowed, register
+from monitor.ingest.live_call import CONNECTION_LOST, HANGUP, CallIdentity, LiveCall
 from monitor.ingest.sip import SipError, SipMessage, frame, multipart, parse, response
 
 log = logging.getLogger("heatmon")

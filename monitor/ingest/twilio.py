@@ -1,16 +1,8 @@
 """Twilio Media Streams: a websocket server at `/media` that takes `<Start><Stream>` forks.
 
-One websocket carries one call. The messages (JSON text frames):
-- `connected`: the first; nothing to do.
-- `start`: `start.callSid` is the call's id; `start.customParameters` (the TwiML's
-  `<Parameter>`s) name the agent (`agent`), the caller's number (`caller`) and name
-  (`callerName`); `start.mediaFormat` must be audio/x-mulaw, 8000 Hz, mono.
-- `media`: `media.track` inbound = the caller, outbound = the agent; `media.payload` is
-  base64 mu-law; `media.timestamp` (milliseconds of stream time, a string) places the audio
-  in the call, so frames lost on the way leave a gap where they were instead of pulling
-  the rest of the call earlier, and jitter is absorbed.
-- `stop`: the call is over (ended_by `hangup`). A socket that closes without it is a lost
-  connection (`connection_lost`).
+One websocket carries one call; its JSON messages are read by `twilio_messages`. A `stop`
+ends the call (ended_by `hangup`); a socket that closes without it is a lost connection
+(`connection_lost`). `media` timestamps place each leg's audio in the call.
 
 With an auth token (`--twilio-auth-token` or $TWILIO_AUTH_TOKEN), a connection must carry
 `X-Twilio-Signature`: base64 HMAC-SHA1, keyed with the token, of the URL Twilio connected to
@@ -23,14 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import binascii
-import hashlib
 import hmac
-import json
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,104 +26,26 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from monitor.errors import InputError
-from monitor.ingest.calls import CONNECTION_LOST, HANGUP, CallDesk, CallIdentity, LiveCall, Refused
+from monitor.ingest.calls import CallDesk, Refused
 from monitor.ingest.g711 import ulaw_decode
 from monitor.ingest.listeners import ListenerKind, register
+from monitor.ingest.live_call import CONNECTION_LOST, HANGUP, CallIdentity, LiveCall
+from monitor.ingest.twilio_messages import RATE, SID, Malformed, decode, parse_media, parse_start, signature
 
 log = logging.getLogger("heatmon")
 _WS_LOG = logging.getLogger("monitor.ingest.twilio.websockets")  # one line per connection: quiet
 _WS_LOG.setLevel(logging.WARNING)
 
 PATH = "/media"
-RATE = 8000
-TRACKS = {"inbound": "caller", "outbound": "agent"}
 MAX_MESSAGE = 64 * 1024  # a media message of 20 ms is about 300 bytes
-MAX_PAYLOAD = RATE  # bytes of mu-law in one media message: one second
 MAX_AHEAD_MS = 10_000  # a timestamp further ahead of the call's present than this is not believed
 START_TIMEOUT = 10.0  # seconds from connecting to `start`
 IDLE_TIMEOUT = 20.0  # seconds without a message before the call counts as lost
 MAX_MALFORMED = 50  # malformed messages a call may send before it is ended
 MAX_LOGGED = 3  # malformed messages logged per connection (then only counted)
-_SID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
-_FIELD_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 # Close codes (RFC 6455): 1008 policy violation, 1003 unacceptable data, 1013 try again later.
 POLICY, UNACCEPTABLE, TRY_LATER = 1008, 1003, 1013
-
-
-class Malformed(Exception):
-    """A message that does not fit Media Streams; its text is the one-line reason."""
-
-
-def signature(token: str, url: str) -> str:
-    """Twilio's request signature for a websocket (no POST parameters): base64 HMAC-SHA1."""
-    digest = hmac.new(token.encode(), url.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
-def _field(value: Any, name: str, limit: int = 128) -> str | None:
-    """A customParameters value as a clean string (None if absent)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Malformed(f"customParameters.{name} must be a string")
-    value = _FIELD_CHARS.sub("", value).strip()
-    if len(value) > limit:
-        raise Malformed(f"customParameters.{name} is longer than {limit} characters")
-    return value or None
-
-
-def parse_start(message: dict[str, Any]) -> tuple[str, dict[str, str | None], list[str]]:
-    """(callSid, named parties, tracks) from a `start` message; Malformed if it does not fit."""
-    start = message.get("start")
-    if not isinstance(start, dict):
-        raise Malformed("start message without a start object")
-    call_sid = start.get("callSid")
-    if not isinstance(call_sid, str) or not _SID.match(call_sid):
-        raise Malformed("start.callSid missing or not an id")
-    media_format = start.get("mediaFormat")
-    if not isinstance(media_format, dict) or (
-        media_format.get("encoding"),
-        media_format.get("sampleRate"),
-        media_format.get("channels"),
-    ) != ("audio/x-mulaw", RATE, 1):
-        raise Malformed(f"start.mediaFormat must be audio/x-mulaw 8000 Hz mono, not {str(media_format)[:80]}")
-    tracks = start.get("tracks", ["inbound"])
-    if not isinstance(tracks, list) or not tracks or any(t not in TRACKS for t in tracks):
-        raise Malformed("start.tracks must list inbound and/or outbound")
-    params = start.get("customParameters") or {}
-    if not isinstance(params, dict):
-        raise Malformed("start.customParameters must be an object")
-    names = {
-        "agent": _field(params.get("agent"), "agent"),
-        "caller": _field(params.get("caller"), "caller", 64),
-        "callerName": _field(params.get("callerName"), "callerName"),
-    }
-    return call_sid, names, tracks
-
-
-def parse_media(message: dict[str, Any]) -> tuple[str, bytes, int | None]:
-    """(party, mu-law bytes, timestamp in ms or None) from a `media` message."""
-    media = message.get("media")
-    if not isinstance(media, dict):
-        raise Malformed("media message without a media object")
-    party = TRACKS.get(media.get("track", "inbound"))
-    if party is None:
-        raise Malformed(f"media.track {str(media.get('track'))[:20]!r} is not inbound or outbound")
-    payload = media.get("payload")
-    if not isinstance(payload, str) or len(payload) > MAX_PAYLOAD * 4 // 3 + 4:
-        raise Malformed("media.payload missing, not a string, or over a second of audio")
-    try:
-        audio = base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise Malformed("media.payload is not base64") from None
-    stamp = media.get("timestamp")
-    timestamp: int | None = None
-    if stamp is not None:
-        if isinstance(stamp, bool) or not isinstance(stamp, (str, int)) or not str(stamp).isdigit():
-            raise Malformed("media.timestamp is not a whole number of milliseconds")
-        timestamp = int(stamp)
-    return party, audio, timestamp
 
 
 @dataclass
@@ -232,7 +141,7 @@ class TwilioListener:
                 await self._refuse(ws, POLICY, what, conn.peer)
                 return
             try:
-                message = _decode(raw)
+                message = decode(raw)
                 event = message.get("event")
                 if event == "start":
                     if conn.live is not None:
@@ -260,7 +169,7 @@ class TwilioListener:
     async def _start(self, ws: ServerConnection, conn: _Connection, message: dict[str, Any]) -> bool:
         call_sid, names, tracks = parse_start(message)
         stream = message.get("streamSid") or message["start"].get("streamSid") or ""
-        conn.stream = stream if isinstance(stream, str) and _SID.match(stream) else ""
+        conn.stream = stream if isinstance(stream, str) and SID.match(stream) else ""
         identity = CallIdentity(
             call=call_sid,
             agent=names["agent"] or "agent",
@@ -286,18 +195,6 @@ class TwilioListener:
             if at > conn.live.source.now(party) + MAX_AHEAD_MS * RATE // 1000:
                 raise Malformed(f"media.timestamp {timestamp} is far ahead of the call")
         conn.live.feed(party, ulaw_decode(audio), at)
-
-
-def _decode(raw: str | bytes) -> dict[str, Any]:
-    if isinstance(raw, bytes):
-        raise Malformed("a binary frame (Media Streams sends JSON text)")
-    try:
-        message = json.loads(raw)
-    except ValueError:
-        raise Malformed("not JSON") from None
-    if not isinstance(message, dict):
-        raise Malformed("not a JSON object")
-    return message
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:

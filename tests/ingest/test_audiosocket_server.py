@@ -18,10 +18,11 @@ from support.process import heatmon
 
 from monitor.ingest.audiosocket import AudioSocketServer
 from monitor.ingest.audiosocket_frames import AUDIO, DTMF, HANGUP, UUID, encode
-from monitor.ingest.calls import CONNECTION_LOST, CallDesk, CallIdentity
-from monitor.ingest.calls import HANGUP as HUNG_UP
+from monitor.ingest.calls import CallDesk
 from monitor.ingest.legs import CallLegs, LegBook
 from monitor.ingest.listeners import LOOPBACK, parse_networks
+from monitor.ingest.live_call import CONNECTION_LOST, CallIdentity
+from monitor.ingest.live_call import HANGUP as HUNG_UP
 from monitor.speech.overlay import Endpointing, endpointing_overlay
 from monitor.speech.recognizer import SpeechModel
 

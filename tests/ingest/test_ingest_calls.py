@@ -11,7 +11,9 @@ from support.ingest import check_turns, frames_of
 from support.ko_speech import model_dir
 
 from monitor.events import CallEnded, Event
-from monitor.ingest.calls import HANGUP, SHUTDOWN, CallDesk, CallIdentity, PushSource, Refused
+from monitor.ingest.calls import CallDesk, Refused
+from monitor.ingest.live_call import HANGUP, SHUTDOWN, CallIdentity
+from monitor.ingest.push_source import PushSource
 from monitor.speech.overlay import Endpointing, endpointing_overlay
 from monitor.speech.recognizer import SpeechModel
 

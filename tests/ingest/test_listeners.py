@@ -22,7 +22,8 @@ from monitor.ingest.calls import CallDesk
 from monitor.ingest.listeners import LOOPBACK, allowed, parse_address
 from monitor.ingest.service import load_adapters, serve
 from monitor.ingest.siprec import SiprecListener
-from monitor.ingest.twilio import TwilioListener, signature
+from monitor.ingest.twilio import TwilioListener
+from monitor.ingest.twilio_messages import signature
 
 
 class QuietRecognizer:

@@ -15,7 +15,7 @@ from support.process import free_port
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from monitor.ingest.twilio import signature
+from monitor.ingest.twilio_messages import signature
 from monitor.store import CallFilter, Store
 
 #: Every test here starts `heatmon ingest`, which loads the real Vosk model.
