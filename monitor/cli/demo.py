@@ -28,8 +28,8 @@ from monitor.demo.simulation import (
 )
 from monitor.errors import InputError, ModelError
 from monitor.hub.auth import Tokens
+from monitor.hub.config import HubConfig
 from monitor.hub.publisher import Publisher
-from monitor.hub.server import HubConfig
 from monitor.paths import data_dir
 from monitor.review.history import register_history
 from monitor.store import StoreReader, StoreSink, db_path

@@ -20,7 +20,9 @@ from monitor.cli.store import days
 from monitor.errors import HeatmonError, InputError
 from monitor.events import ROLES
 from monitor.hub.auth import Grant, Tokens, default_tokens_path
-from monitor.hub.server import Hub, HubConfig, serve_hub, ssl_context
+from monitor.hub.config import HubConfig
+from monitor.hub.hub import Hub
+from monitor.hub.server import serve_hub, ssl_context
 from monitor.paths import data_dir
 from monitor.review.history import register_history
 from monitor.store import Store, StoreReader, StoreSink, db_path

@@ -1,6 +1,8 @@
 """The hub: websocket server for publishers and dashboards (see docs/hub-protocol.md)."""
 
 from monitor.hub.auth import Grant, Tokens
-from monitor.hub.server import Hub, HubConfig, serve_hub
+from monitor.hub.config import HubConfig
+from monitor.hub.hub import Hub
+from monitor.hub.server import serve_hub
 
 __all__ = ["Grant", "Hub", "HubConfig", "Tokens", "serve_hub"]

@@ -8,7 +8,8 @@ Each event gets an increasing `pseq`. Unacknowledged events stay in a bounded bu
 resent after a reconnect, from the hub's `last_pseq`. If the hub lost its state (a restart
 without a store), the publisher also re-announces each live call's `call_started`, latest
 `heat` and `coach` (the latest prompt and the latest prompt-less one, in the order they came),
-so the board and the agents' views fill in again.
+so the board and the agents' views fill in again. That bookkeeping is `outbox.Outbox`; this
+module is the connection: hello, resends, acks and backoff.
 
 A wss:// hub's certificate is checked against the system's CAs, or the ones SSL_CERT_FILE /
 SSL_CERT_DIR name (how a self-signed hub is trusted), unless `ssl=` gives a context of its own.
@@ -23,9 +24,7 @@ import os
 import random
 import socket
 import ssl as ssl_module
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -33,40 +32,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from monitor.events import Event
+from monitor.hub.outbox import MAX_MESSAGE, Outbox, chunks, encode
 from monitor.hub.urls import hub_ws_url
 
 log = logging.getLogger("monitor.hub.publisher")
 
 #: Close reasons after which retrying cannot help.
 FATAL_REASONS = ("invalid token", "missing token", "token is not for role")
-#: Never dropped from a full buffer while anything else can be.
-KEPT_WHEN_FULL = frozenset({"alert", "call_started", "call_ended"})
-#: Per live call, the events that rebuild its tile on a hub that lost its state.
-STATE_TYPES = frozenset({"call_started", "heat", "coach"})
-
-
-#: Bytes per message to the hub, under its 64 KiB limit with room to spare.
-MAX_MESSAGE = 60_000
-
-
-@dataclass(slots=True)
-class _Item:
-    """One published event: its (changeable) pseq, its type, and its JSON without the pseq."""
-
-    pseq: int
-    kind: str
-    body: bytes
-
-    def encoded(self) -> bytes:
-        if self.body == b"{}":
-            return b'{"pseq":%d}' % self.pseq
-        return self.body[:-1] + b',"pseq":%d}' % self.pseq
-
-
-def _state_slot(kind: str, data: Mapping[str, Any]) -> str:
-    """Where a call's state event is kept for re-announcing. A coach event with an empty prompt
-    only ticks steps, so it gets a slot of its own: re-announcing it must not lose the last prompt."""
-    return "coach_progress" if kind == "coach" and not data.get("prompt") else kind
 
 
 def default_publisher_id() -> str:
@@ -93,7 +65,6 @@ class Publisher:
             raise ValueError(f"a TLS context needs a wss:// hub URL, not {self.url}")
         self.token = token
         self.publisher_id = publisher_id or default_publisher_id()
-        self.bound = buffer
         self.per_message = per_message
         self.ssl = ssl
         self.backoff = backoff
@@ -103,11 +74,7 @@ class Publisher:
         self.connected = False
         self._last_failure = ""  # the connection error last logged, so a long outage logs it once
         self.connections = 0
-        self._pseq = 0  # last assigned
-        self._acked = 0
-        self._sent = 0  # last sent on the current connection
-        self._buffer: deque[_Item] = deque()
-        self._state: dict[str, dict[str, _Item]] = {}
+        self._outbox = Outbox(buffer)
         self._wake = asyncio.Event()
         self._ack_changed = asyncio.Event()
         #: Set when the hub refuses this publisher for good (`rejected` says why).
@@ -133,7 +100,7 @@ class Publisher:
     @property
     def unacked(self) -> int:
         """Events published but not yet acknowledged by the hub."""
-        return len(self._buffer)
+        return len(self._outbox.items)
 
     def publish(self, event: Event | Mapping[str, Any]) -> None:
         """Queue one event for the hub. Never blocks or raises; past the bound the oldest event
@@ -149,34 +116,19 @@ class Publisher:
             self._note_error(f"event not published, {len(body)} bytes is over the hub's message limit")
             self.dropped += 1
             return
-        kind, call = str(data.get("type")), data.get("call")
-        self._pseq += 1
-        item = _Item(self._pseq, kind, body)
-        self._buffer.append(item)
-        if isinstance(call, str):
-            if kind == "call_ended":
-                self._state.pop(call, None)
-            elif kind in STATE_TYPES:
-                self._state.setdefault(call, {})[_state_slot(kind, data)] = item
-        if len(self._buffer) > self.bound:
-            self._drop_one()
+        if self._outbox.add(data, body):
+            self.dropped += 1
         self._wake.set()
-
-    def _drop_one(self) -> None:
-        victim = next((i for i in self._buffer if i.kind not in KEPT_WHEN_FULL), self._buffer[0])
-        self._buffer.remove(victim)
-        victim.pseq = -1  # gone: nobody waits for its ack
-        self.dropped += 1
 
     async def flush(self, timeout: float = 5.0) -> bool:
         """Wait until the hub acknowledged everything published so far; False on timeout."""
-        if not self._buffer:
+        if not self._outbox.items:
             return self.rejected is None
         # The newest event now: its pseq may change if a restarted hub makes us renumber.
-        newest = self._buffer[-1]
+        newest = self._outbox.items[-1]
         try:
             async with asyncio.timeout(timeout):
-                while newest.pseq > self._acked and self.rejected is None:
+                while newest.pseq > self._outbox.acked and self.rejected is None:
                     self._ack_changed.clear()
                     await self._ack_changed.wait()
         except TimeoutError:
@@ -230,7 +182,9 @@ class Publisher:
         if not isinstance(welcome, dict) or welcome.get("type") != "welcome":
             raise ValueError(f"expected welcome, got {str(welcome)[:80]}")
         last_pseq = welcome.get("last_pseq")
-        self._resume(last_pseq if isinstance(last_pseq, int) else 0)
+        # Line the outbox up with what the hub has: drop what it has, renumber if it lost state.
+        if self._outbox.resume(last_pseq if isinstance(last_pseq, int) else 0):
+            self._ack_changed.set()
         self.connected = True
         self._last_failure = ""
         self.connections += 1
@@ -242,36 +196,13 @@ class Publisher:
             receiver.cancel()
             await asyncio.wait([receiver])
 
-    def _resume(self, last_pseq: int) -> None:
-        """Line the buffer up with what the hub has: drop what it has, renumber if it lost state."""
-        if self._acked <= last_pseq <= self._pseq:
-            self._on_ack(last_pseq)
-        else:
-            # The hub forgot us (restart) or knows a higher pseq than ours (reused id): renumber
-            # after its last_pseq, re-announcing the live calls' state it had acknowledged.
-            lost = sorted(
-                (i for calls in self._state.values() for i in calls.values() if i.pseq <= self._acked),
-                key=lambda i: i.pseq,
-            )
-            items = [*lost, *self._buffer]
-            for n, item in enumerate(items, start=last_pseq + 1):
-                item.pseq = n
-            self._buffer = deque(items)
-            self._pseq = last_pseq + len(items)
-            self._acked = last_pseq
-        self._sent = last_pseq
-
     def _note_error(self, message: str) -> None:
         log.warning("%s", message)
         self.errors = [*self.errors[-19:], message]
 
     def _on_ack(self, pseq: int) -> None:
-        if pseq <= self._acked:
-            return
-        self._acked = pseq
-        while self._buffer and self._buffer[0].pseq <= pseq:
-            self._buffer.popleft()
-        self._ack_changed.set()
+        if self._outbox.ack(pseq):
+            self._ack_changed.set()
 
     async def _receive(self, ws: ClientConnection) -> None:
         try:
@@ -291,33 +222,11 @@ class Publisher:
             if receiver.done():
                 receiver.result()  # raises ConnectionClosed (or whatever ended it)
                 return
-            pending: list[_Item] = []
-            for item in reversed(self._buffer):  # in pseq order: the unsent ones are at the end
-                if item.pseq <= self._sent:
-                    break
-                pending.append(item)
-            pending.reverse()
+            pending = self._outbox.unsent()
             if not pending:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            for chunk in _chunks(pending, self.per_message):
-                if len(chunk) == 1:
-                    message = chunk[0].encoded()
-                else:
-                    message = b'{"type":"batch","events":[' + b",".join(i.encoded() for i in chunk) + b"]}"
-                await ws.send(message, text=True)
-                self._sent = chunk[-1].pseq
-
-
-def _chunks(items: list[_Item], per_message: int) -> list[list[_Item]]:
-    """Consecutive runs of items that each fit in one message to the hub."""
-    chunks: list[list[_Item]] = []
-    size = MAX_MESSAGE
-    for item in items:
-        if size + len(item.body) + 24 > MAX_MESSAGE or len(chunks[-1]) >= per_message:
-            chunks.append([])
-            size = 40
-        chunks[-1].append(item)
-        size += len(item.body) + 24
-    return chunks
+            for chunk in chunks(pending, self.per_message):
+                await ws.send(encode(chunk), text=True)
+                self._outbox.sent = chunk[-1].pseq

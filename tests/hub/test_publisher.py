@@ -128,7 +128,7 @@ def test_full_buffer_drops_oldest_non_alert_and_counts():
             pub.publish(heat("c1", 10))
             pub.publish(heat("c1", 20))
             assert pub.dropped == 1 and pub.unacked == 3
-            kinds = [(i.kind, json.loads(i.encoded()).get("value")) for i in pub._buffer]
+            kinds = [(i.kind, json.loads(i.encoded()).get("value")) for i in pub._outbox.items]
             assert kinds == [("call_started", None), ("alert", None), ("heat", 20)]
 
     run(main())
