@@ -21,7 +21,7 @@ from monitor.errors import HeatmonError, InputError
 from monitor.events import ROLES
 from monitor.hub.auth import Grant, Tokens, default_tokens_path
 from monitor.hub.config import HubConfig
-from monitor.hub.hub import Hub
+from monitor.hub.connections import Hub
 from monitor.hub.server import serve_hub, ssl_context
 from monitor.paths import data_dir
 from monitor.review.history import register_history

@@ -2,7 +2,7 @@
 
 from monitor.hub.auth import Grant, Tokens
 from monitor.hub.config import HubConfig
-from monitor.hub.hub import Hub
+from monitor.hub.connections import Hub
 from monitor.hub.server import serve_hub
 
 __all__ = ["Grant", "Hub", "HubConfig", "Tokens", "serve_hub"]

@@ -1,7 +1,7 @@
 """The hub's decisions, without I/O: what a hello gets, what a publisher's message does to
 the floor, and what a supervisor's request makes. Each takes the message as it came off the
 socket and the time (`now`, seconds since the epoch) and returns what to send, store and
-answer; `hub.py` only moves bytes.
+answer; `connections.py` only moves bytes.
 
 Publishers number their events (`pseq`). Each new one is checked against the wire
 contract, stamped with the hub-wide `seq`, folded into the floor once and handed back to

@@ -18,7 +18,7 @@ from websockets.asyncio.server import serve
 
 from monitor.hub.auth import Tokens
 from monitor.hub.config import HubConfig
-from monitor.hub.hub import Hub, Sink
+from monitor.hub.connections import Hub, Sink
 from monitor.hub.static import hub_origins, local_names, make_process_request, normal_origin
 from monitor.paths import DASHBOARD
 

@@ -22,7 +22,7 @@ from support.browser import ARTIFACTS, contrast
 from support.pages import PUBLISHER, SAM, HubThread, PageErrors, tokens
 from websockets.sync.client import connect
 
-from monitor.hub.hub import Hub
+from monitor.hub.connections import Hub
 from monitor.hub.server import serve_hub
 from monitor.paths import BUNDLED_MODELS
 from monitor.review.history import register_history

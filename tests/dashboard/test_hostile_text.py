@@ -18,7 +18,7 @@ from support.pages import PUBLISHER, SAM, HubThread, PageErrors, tokens
 from support.process import heatmon
 from websockets.sync.client import connect
 
-from monitor.hub.hub import Hub
+from monitor.hub.connections import Hub
 from monitor.hub.server import serve_hub
 from monitor.review.history import register_history
 from monitor.store import StoreReader, StoreSink, db_path

@@ -15,7 +15,7 @@ from support.pages import SAM, HubThread, tokens
 from support.process import error_lines, heatmon
 from support.store_events import call_events
 
-from monitor.hub.hub import Hub
+from monitor.hub.connections import Hub
 from monitor.hub.server import serve_hub
 from monitor.review.history import register_history
 from monitor.store import Store, StoreReader, db_path

@@ -14,7 +14,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from monitor.events import Event
 from monitor.hub.auth import Tokens
-from monitor.hub.hub import Hub
+from monitor.hub.connections import Hub
 from monitor.hub.server import serve_hub
 
 PUBLISHER, SAM, KIM, ALICE, BOB = (
