@@ -40,9 +40,10 @@ import numpy as np
 from monitor.analysis.chain import CallAnalysis
 from monitor.errors import HeatmonError
 from monitor.events import CallEnded, CallStarted, Event
+from monitor.speech.audio import BLOCK_SECONDS, AudioBlock
+from monitor.speech.pool import cores
 from monitor.speech.recognizer import SpeechModel
-from monitor.speech.session import Analysis, CallOptions, CallSession, CallSpec, cores
-from monitor.speech.sources import BLOCK_SECONDS, AudioBlock
+from monitor.speech.session import Analysis, CallOptions, CallSession, CallSpec
 
 log = logging.getLogger("heatmon")
 
