@@ -23,10 +23,11 @@ from _asr import eval_call, read_pcm, verdict
 from support.ko_speech import model_dir, write_wav
 
 from monitor.analysis.chain import CallAnalysis
+from monitor.speech.files import WavSource
 from monitor.speech.overlay import Endpointing, endpointing_overlay
+from monitor.speech.pool import run_calls
 from monitor.speech.recognizer import SpeechModel
-from monitor.speech.session import CallSpec, run_calls
-from monitor.speech.sources import WavSource
+from monitor.speech.session import CallSpec
 
 
 def specs(files: dict[str, Path], calls: int) -> list[CallSpec]:

@@ -243,8 +243,8 @@ async def _player(args: argparse.Namespace, mode: Mode, data: Path) -> AsyncIter
         return
     from monitor.demo.audio import AudioPlayer
     from monitor.speech.overlay import Endpointing, endpointing_overlay
+    from monitor.speech.pool import cores
     from monitor.speech.recognizer import SpeechModel
-    from monitor.speech.session import cores
 
     model = await asyncio.to_thread(SpeechModel, endpointing_overlay(mode.model_dir, Endpointing()))
     # One decoding thread per core, as for `heatmon run`: more only time-slice recognisers.

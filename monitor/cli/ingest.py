@@ -12,9 +12,10 @@ from monitor.ingest.calls import CallDesk
 from monitor.ingest.listeners import ListenerKind, parse_address, parse_networks
 from monitor.ingest.service import load_adapters, serve
 from monitor.speech.overlay import Endpointing, endpointing_overlay
+from monitor.speech.pool import cores
 from monitor.speech.recognizer import SpeechModel
 from monitor.speech.resolve import resolve_model
-from monitor.speech.session import CallOptions, cores
+from monitor.speech.session import CallOptions
 
 CALLS_PER_CORE = 4
 

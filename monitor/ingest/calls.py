@@ -21,8 +21,9 @@ from monitor.errors import HeatmonError
 from monitor.events import CallEnded, CallStarted, Event
 from monitor.ingest.live_call import ERROR, SHUTDOWN, CallIdentity, LiveCall
 from monitor.ingest.push_source import PushSource
+from monitor.speech.pool import cores
 from monitor.speech.recognizer import SpeechModel
-from monitor.speech.session import Analysis, CallOptions, CallSession, CallSpec, cores
+from monitor.speech.session import Analysis, CallOptions, CallSession, CallSpec
 
 log = logging.getLogger("heatmon")
 

@@ -1,44 +1,27 @@
 """CallSession: one call's audio through Vosk and the analysis chain, events out.
 
-This is where asyncio lives. The audio source is read by a daemon thread (a blocked
-`stdin` read must never keep the process from exiting). Decoding runs in a pool of
+This is where asyncio lives, with `batches.py` (the source read by a daemon thread and
+handed over in batches) and `pool.py` (several calls at once). Decoding runs in a pool of
 worker threads, one per core, because Vosk releases the GIL; each party of a call is
 decoded at once. Turns go through the pure analysis chain (sentiment, heat, coach) and
 every event goes to `emit`.
-
-Batches adapt to the load: a call decodes every block that has arrived since its last
-decode, up to `MAX_BATCH_SECONDS`. Live, that is one 0.1 s block, so nothing waits.
-When decoding falls behind (files decoded flat out, or an overloaded machine), each
-worker job is longer: a recogniser's working set (its share of the decoding graph's
-cache) stays in the CPU caches for the whole batch rather than being swapped out every
-0.1 s for another call's. With more decoding threads than cores, or a job per block,
-4 calls at once cost 10-25% more CPU than the same calls one after another.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import os
-import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from monitor.errors import unwrap
 from monitor.events import CallEnded, CallStarted, Event, Partial, Turn, utc_timestamp
+from monitor.speech.audio import BLOCK_SECONDS, AudioBlock, AudioSource
+from monitor.speech.batches import audio_batches
 from monitor.speech.levels import LevelTrack, SpeechPresence
 from monitor.speech.recognizer import PartialText, PartyRecognizer, SpeechModel, Utterance
-from monitor.speech.sources import BLOCK_SECONDS, AudioBlock, AudioSource
-
-log = logging.getLogger("heatmon")
 
 Emit = Callable[[Event], None]
-
-MAX_BATCH_SECONDS = 2.0  # of audio per decode job when decoding has fallen behind
-_MAX_BATCH_BLOCKS = round(MAX_BATCH_SECONDS / BLOCK_SECONDS)
 
 
 class Analysis(Protocol):
@@ -75,10 +58,6 @@ class CallSpec:
     call: str
     source: AudioSource
     analysis: Analysis | None = None
-
-
-class _End:
-    """Marks the end of a source's blocks in the reader queue."""
 
 
 class CallSession:
@@ -130,7 +109,7 @@ class CallSession:
                 )
                 self._levels[party] = LevelTrack(rate)
                 self._voices[party] = SpeechPresence()
-            async for batch in self._batches():
+            async for batch in audio_batches(self._source, self.call):
                 await self._decode(batch)
             await self._finish()
         finally:
@@ -141,52 +120,6 @@ class CallSession:
                 summary = {**summary, "dropped_audio_blocks": dropped}
             end = round(self.position, 3)
             self._emit(CallEnded(call=self.call, t=end, duration=end, summary=summary))
-
-    async def _batches(self) -> AsyncIterator[list[AudioBlock]]:
-        """The source's blocks, read by a daemon thread, in batches of whatever has arrived.
-
-        The queue holds one batch at most, so a source that reads faster than we decode is
-        held back (back-pressure) and a live source's own queue does the dropping.
-        """
-        loop = asyncio.get_running_loop()
-        blocks: asyncio.Queue[AudioBlock | _End | BaseException] = asyncio.Queue(maxsize=_MAX_BATCH_BLOCKS)
-
-        def hand_over(item: AudioBlock | _End | BaseException) -> None:
-            put = blocks.put(item)
-            try:
-                asyncio.run_coroutine_threadsafe(put, loop).result()
-            except RuntimeError:
-                put.close()  # the loop is gone (the call was cancelled): never scheduled, close it
-                raise
-
-        def read() -> None:
-            item: AudioBlock | _End | BaseException
-            try:
-                for item in self._source.blocks():
-                    hand_over(item)
-                item = _End()
-            except BaseException as err:  # handed to the event loop, raised there
-                item = err
-            # RuntimeError: the loop is gone, the call was cancelled and nobody is listening
-            with contextlib.suppress(RuntimeError):
-                hand_over(item)
-
-        threading.Thread(target=read, name=f"audio-{self.call}", daemon=True).start()
-        reported_drops = 0
-        while True:
-            batch, end = await _next_batch(blocks)
-            dropped = getattr(self._source, "dropped", 0)
-            if dropped > reported_drops:
-                log.warning(
-                    "%s: audio is arriving faster than it is decoded; %d blocks dropped", self.call, dropped
-                )
-                reported_drops = dropped
-            if batch:
-                yield batch
-            if isinstance(end, BaseException):
-                raise end
-            if end is not None:
-                return
 
     async def _decode(self, batch: list[AudioBlock]) -> None:
         loop = asyncio.get_running_loop()
@@ -280,55 +213,6 @@ class CallSession:
             self._emit(event)
 
 
-async def run_calls(
-    specs: Sequence[CallSpec],
-    model: SpeechModel,
-    emit: Emit,
-    *,
-    options: CallOptions = CallOptions(),
-    threads: int | None = None,
-) -> None:
-    """Monitor several calls at once, sharing the model; stop them all if one fails.
-
-    `threads` caps the decoding threads (default: one per core). With one, a call's two
-    parties are decoded one after the other.
-    """
-    if threads is not None and threads < 1:
-        raise ValueError(f"threads must be at least 1, not {threads}")
-    # No more decoding threads than cores: more only time-slice recognisers on a core, and
-    # each swap evicts the other's working set from the CPU caches.
-    parties = sum(len(spec.source.rates) for spec in specs)
-    workers = max(1, min(parties, threads or cores()))
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vosk")
-    try:
-        sessions = [CallSession(spec, model, emit, options=options, executor=executor) for spec in specs]
-        try:
-            async with asyncio.TaskGroup() as group:  # one failing call ends the others
-                for session in sessions:
-                    group.create_task(session.run(), name=f"call-{session.call}")
-        except BaseExceptionGroup as failed:
-            raise unwrap(failed) from None
-    finally:
-        # Never wait for the workers here: this is the event loop, and a cancelled call may
-        # leave a worker inside Kaldi for a while; waiting would also keep signals unanswered.
-        executor.shutdown(wait=False, cancel_futures=True)
-
-
-async def _next_batch(
-    blocks: asyncio.Queue[AudioBlock | _End | BaseException],
-) -> tuple[list[AudioBlock], _End | BaseException | None]:
-    """Wait for the next block, then take every block already queued behind it (up to a
-    batch); also what ended the source, if that came with them."""
-    batch: list[AudioBlock] = []
-    item = await blocks.get()
-    while not isinstance(item, (_End, BaseException)):
-        batch.append(item)
-        if len(batch) == _MAX_BATCH_BLOCKS or blocks.empty():
-            return batch, None
-        item = blocks.get_nowait()
-    return batch, item
-
-
 def _accept_all(
     recognizer: PartyRecognizer, blocks: list[tuple[bytes, float]]
 ) -> list[Utterance | PartialText]:
@@ -336,11 +220,3 @@ def _accept_all(
     block by block (turns end on block boundaries, so a batch is decoded exactly as its blocks
     would be)."""
     return [result for pcm, level in blocks for result in recognizer.accept(pcm, level)]
-
-
-def cores() -> int:
-    """The CPU cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1

@@ -17,9 +17,10 @@ import pytest
 
 from monitor.analysis.chain import CallAnalysis
 from monitor.events import Alert, CallEnded, CallStarted, Event, Heat, Turn
+from monitor.speech.audio import AudioBlock
+from monitor.speech.pool import run_calls
 from monitor.speech.recognizer import PartyRecognizer
-from monitor.speech.session import CallOptions, CallSpec, run_calls
-from monitor.speech.sources import AudioBlock
+from monitor.speech.session import CallOptions, CallSpec
 
 RATE = 8000
 BLOCK = RATE // 10  # samples in 0.1 s
