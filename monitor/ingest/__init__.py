@@ -7,5 +7,6 @@
   HOST:PORT parsing shared by the adapters.
 - `service`: the long-running service: the desk, every listener asked for, clean stops.
 - one module per phone system, each registering one listener: `twilio` (Media Streams
-  websockets), `siprec` (SIP recording sessions, with `sip`, `sdp`, `rtp` beside it).
+  websockets), `siprec` (SIP recording sessions, with `sip`, `sip_transport`, `sdp`, `rtp`, `metadata`,
+  `siprec_parties`, `siprec_media` and `siprec_options` beside it).
 """
