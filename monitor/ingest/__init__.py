@@ -8,6 +8,7 @@
   HOST:PORT parsing shared by the adapters.
 - `service`: the long-running service: the desk, every listener asked for, clean stops.
 - one module per phone system, each registering one listener: `twilio` (Media Streams
-  websockets, their messages parsed in `twilio_messages`), `siprec` (SIP recording
-  sessions, with `sip`, `sdp`, `rtp` beside it).
+  websockets, their messages parsed in `twilio_messages`), `siprec` (SIP recording sessions,
+  with `sip`, `sip_transport`, `sdp`, `rtp`, `metadata`, `siprec_parties`, `siprec_media` and
+  `siprec_options` beside it).
 """

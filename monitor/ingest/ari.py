@@ -15,163 +15,43 @@ it dials the agent; heatmon is never in the call's way. If anything fails, the c
 goes on (unmonitored, or with one party) and the failure is logged. When a snoop ends (the
 call hung up) its bridge and media channel are torn down, which closes that AudioSocket.
 
-REST calls are plain HTTP with basic auth (urllib, in a thread); events come over ARI's
-websocket (`/ari/events?app=...`), re-established with backoff if Asterisk restarts.
+REST calls are plain HTTP with basic auth (`ari_client`: urllib, in a thread; the `--ari*`
+options are read by `ari_settings`); events come over ARI's websocket (`/ari/events?app=...`),
+re-established with backoff if Asterisk restarts.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import logging
-import os
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
 
 from monitor.errors import InputError
+from monitor.ingest.ari_client import REQUEST_TIMEOUT, AriClient, AriError
+from monitor.ingest.ari_settings import AriSettings
 from monitor.ingest.calls import CallDesk, Refused
 from monitor.ingest.legs import CallLegs, LegBook
 from monitor.ingest.live_call import CONNECTION_LOST, ERROR, CallIdentity
 
 log = logging.getLogger("heatmon")
 
-APP = "heatmon"
 AGENT_VARIABLE = "HEATMON_AGENT"
-PASSWORD_VARIABLE = "HEATMON_ARI_PASSWORD"
 SPY = {"caller": "in", "agent": "out"}  # snoop direction of each party, from the caller's channel
 PREFIX = "heatmon-"  # ids of the channels and bridges we make
-REQUEST_TIMEOUT = 10.0
 # Asterisk connects a leg while it answers our externalMedia request; a leg still unheard this
 # long after is given up, so its call cannot wait for it forever (an event lost with ARI down).
 CONNECT_TIMEOUT = 30.0
 MAX_BACKOFF = 10.0
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class AriError(Exception):
-    """An ARI request failed; `status` is the HTTP status (0: no answer)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status or 'no answer'}: {message}")
-        self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class AriSettings:
-    url: str  # http(s)://host:port, without /ari
-    user: str
-    password: str = field(repr=False)
-    app: str = APP
-    media_address: tuple[str, int] | None = None  # where Asterisk connects (default: the listener)
-
-
-def add_options(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
-        "--ari", metavar="URL", help="Asterisk's HTTP server for ARI, e.g. http://127.0.0.1:8088"
-    )
-    group.add_argument("--ari-user", default="heatmon", help="ARI user (ari.conf; default: %(default)s)")
-    group.add_argument(
-        "--ari-password",
-        metavar="PASSWORD",
-        help=f"ARI password (visible to other users of this machine: prefer ${PASSWORD_VARIABLE} "
-        "or --ari-password-file)",
-    )
-    group.add_argument(
-        "--ari-password-file", type=Path, metavar="FILE", help="read the ARI password from FILE"
-    )
-    group.add_argument("--ari-app", default=APP, help="the Stasis application name (default: %(default)s)")
-    group.add_argument(
-        "--ari-media-address",
-        metavar="HOST:PORT",
-        help="where Asterisk reaches the AudioSocket listener (default: its own address; needed "
-        "when it listens on 0.0.0.0)",
-    )
-
-
-def settings(args: argparse.Namespace) -> AriSettings | None:
-    """The controller's settings from the command line, or None without --ari."""
-    url = getattr(args, "ari", None)
-    if not url:
-        return None
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"--ari {url!r}: give Asterisk's HTTP address, like http://127.0.0.1:8088")
-    base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/').removesuffix('/ari')}"
-    password = args.ari_password or os.environ.get(PASSWORD_VARIABLE)
-    if args.ari_password_file:
-        try:
-            password = args.ari_password_file.read_text().strip()
-        except OSError as err:
-            raise InputError(f"--ari-password-file: {err.strerror}: {args.ari_password_file}") from None
-    if not password:
-        raise InputError(
-            f"--ari needs a password: --ari-password-file, ${PASSWORD_VARIABLE} or --ari-password"
-        )
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", args.ari_app or ""):
-        raise InputError(f"--ari-app {args.ari_app!r}: letters, digits, '_', '.' and '-' only")
-    media = None
-    if args.ari_media_address:
-        from monitor.ingest.listeners import parse_address
-
-        media = parse_address(args.ari_media_address, 0)
-        if not media[1]:
-            raise InputError("--ari-media-address needs a port")
-    return AriSettings(base, args.ari_user, password, args.ari_app, media)
-
-
-class AriClient:
-    """ARI's REST resources over HTTP basic auth; each request in a worker thread."""
-
-    def __init__(self, settings: AriSettings) -> None:
-        self.settings = settings
-        token = base64.b64encode(f"{settings.user}:{settings.password}".encode()).decode()
-        self._auth = f"Basic {token}"
-
-    @property
-    def events_url(self) -> str:
-        base = self.settings.url.replace("http", "ws", 1)
-        query = urllib.parse.urlencode({"app": self.settings.app, "subscribeAll": "false"})
-        return f"{base}/ari/events?{query}"
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": self._auth}
-
-    async def request(self, method: str, path: str, **params: str) -> Any:
-        return await asyncio.to_thread(self._request, method, path, params)
-
-    def _request(self, method: str, path: str, params: dict[str, str]) -> Any:
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        request = urllib.request.Request(f"{self.settings.url}/ari{path}{query}", method=method)
-        request.add_header("Authorization", self._auth)
-        try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
-                body = response.read(1 << 20)
-        except urllib.error.HTTPError as err:
-            detail = err.read(4096).decode(errors="replace")
-            with contextlib.suppress(ValueError, AttributeError):
-                detail = json.loads(detail).get("message", detail)
-            raise AriError(err.code, f"{method} {path}: {detail}") from None
-        except (urllib.error.URLError, OSError) as err:
-            raise AriError(0, f"{method} {path}: {getattr(err, 'reason', err)}") from None
-        if not body:
-            return None
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise AriError(0, f"{method} {path}: the answer is not JSON") from None
 
 
 def _text(value: Any, limit: int = 128) -> str | None:

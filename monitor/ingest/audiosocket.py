@@ -23,7 +23,7 @@ import logging
 import uuid
 
 from monitor.errors import InputError
-from monitor.ingest import ari
+from monitor.ingest import ari, ari_settings
 from monitor.ingest.audiosocket_frames import (
     Audio,
     AudioSocketError,
@@ -189,14 +189,14 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help="drop a leg that sends nothing for this long (default: %(default)s; Asterisk sends "
         "a frame every 20 ms)",
     )
-    ari.add_options(group)
+    ari_settings.add_options(group)
 
 
 def check_options(args: argparse.Namespace) -> None:
     """The listener's and the controller's options, checked before anything starts."""
     if not getattr(args, "audiosocket_idle", IDLE_TIMEOUT) > 0:
         raise InputError("--audiosocket-idle must be a positive number of seconds")
-    ari.settings(args)
+    ari_settings.settings(args)
 
 
 class AudioSocketListener:
@@ -219,7 +219,7 @@ class AudioSocketListener:
 async def start(desk: CallDesk, address: tuple[str, int], args: argparse.Namespace) -> AudioSocketListener:
     check_options(args)
     idle = getattr(args, "audiosocket_idle", IDLE_TIMEOUT)
-    settings = ari.settings(args)
+    settings = ari_settings.settings(args)
     book = LegBook()
     server = AudioSocketServer(
         desk,
