@@ -21,7 +21,7 @@ from _asr import eval_call, read_pcm, rss_mb, verdict
 from support.ko_speech import model_dir
 
 from monitor.analysis.chain import CallAnalysis
-from monitor.speech.audio import AudioBlock
+from monitor.speech.blocks import AudioBlock
 from monitor.speech.overlay import Endpointing, endpointing_overlay
 from monitor.speech.pool import run_calls
 from monitor.speech.recognizer import SpeechModel

@@ -23,10 +23,10 @@ from _asr import eval_call, read_pcm, verdict
 from support.ko_speech import model_dir, write_wav
 
 from monitor.analysis.chain import CallAnalysis
-from monitor.speech.files import WavSource
 from monitor.speech.overlay import Endpointing, endpointing_overlay
 from monitor.speech.pool import run_calls
 from monitor.speech.recognizer import SpeechModel
+from monitor.speech.recordings import WavSource
 from monitor.speech.session import CallSpec
 
 

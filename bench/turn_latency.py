@@ -17,10 +17,10 @@ from _asr import verdict
 from support.ko_speech import conversation, dialogue, model_dir, write_wav
 
 from monitor.events import Event, Turn
-from monitor.speech.files import WavSource
 from monitor.speech.overlay import STOCK_ENDPOINTING, Endpointing, endpointing_overlay
 from monitor.speech.pool import run_calls
 from monitor.speech.recognizer import SpeechModel
+from monitor.speech.recordings import WavSource
 from monitor.speech.session import CallOptions, CallSpec
 
 

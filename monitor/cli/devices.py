@@ -6,7 +6,7 @@ import argparse
 import json
 
 from monitor.cli.common import add_subparser
-from monitor.speech.devices import list_devices
+from monitor.speech.capture import list_devices
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -24,12 +24,12 @@ from monitor.cli.common import (
 )
 from monitor.cli.console import ConsoleView
 from monitor.errors import InputError
-from monitor.speech.audio import CHANNEL_NAMES, AudioSource, ChannelRoles, check_rate
-from monitor.speech.devices import DeviceSource
-from monitor.speech.files import PcmSource, WavSource
+from monitor.speech.blocks import CHANNEL_NAMES, AudioSource, ChannelRoles, check_rate
+from monitor.speech.capture import DeviceSource
 from monitor.speech.overlay import STOCK_ENDPOINTING, Endpointing, endpointing_overlay
 from monitor.speech.pool import run_calls
 from monitor.speech.recognizer import SpeechModel
+from monitor.speech.recordings import PcmSource, WavSource
 from monitor.speech.resolve import resolve_model
 from monitor.speech.session import CallOptions, CallSpec
 

@@ -26,10 +26,10 @@ from monitor.analysis.playbook import Playbook
 from monitor.demo.simulation import DemoCall, Emit
 from monitor.errors import ModelError
 from monitor.events import CallStarted, Event
-from monitor.speech.audio import ChannelRoles
-from monitor.speech.files import WavSource
+from monitor.speech.blocks import ChannelRoles
 from monitor.speech.manifest import load_manifest
 from monitor.speech.recognizer import SpeechModel
+from monitor.speech.recordings import WavSource
 from monitor.speech.resolve import HOW_TO_GET_ONE, resolve_model
 from monitor.speech.session import CallOptions, CallSession, CallSpec
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
-from monitor.speech.audio import BLOCK_SECONDS, AudioBlock
+from monitor.speech.blocks import BLOCK_SECONDS, AudioBlock
 
 PARTIES = ("caller", "agent")
 TELEPHONE_RATE = 8000

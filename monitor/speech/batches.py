@@ -20,7 +20,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 
-from monitor.speech.audio import BLOCK_SECONDS, AudioBlock, AudioSource
+from monitor.speech.blocks import BLOCK_SECONDS, AudioBlock, AudioSource
 
 log = logging.getLogger("heatmon")
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from monitor.events import CallEnded, CallStarted, Event, Partial, Turn, utc_timestamp
-from monitor.speech.audio import BLOCK_SECONDS, AudioBlock, AudioSource
 from monitor.speech.batches import audio_batches
+from monitor.speech.blocks import BLOCK_SECONDS, AudioBlock, AudioSource
 from monitor.speech.levels import LevelTrack, SpeechPresence
 from monitor.speech.recognizer import PartialText, PartyRecognizer, SpeechModel, Utterance
 

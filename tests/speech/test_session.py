@@ -17,7 +17,7 @@ import pytest
 
 from monitor.analysis.chain import CallAnalysis
 from monitor.events import Alert, CallEnded, CallStarted, Event, Heat, Turn
-from monitor.speech.audio import AudioBlock
+from monitor.speech.blocks import AudioBlock
 from monitor.speech.pool import run_calls
 from monitor.speech.recognizer import PartyRecognizer
 from monitor.speech.session import CallOptions, CallSpec

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.errors import DeviceError
-from monitor.speech.audio import BLOCK_SECONDS, AudioBlock, ChannelRoles, check_rate, to_int16
+from monitor.speech.blocks import BLOCK_SECONDS, AudioBlock, ChannelRoles, check_rate, to_int16
 
 log = logging.getLogger("heatmon")
 

@@ -3,7 +3,7 @@ is which party, the sample rates heatmon takes, and PCM of any width to 16-bit.
 
 Every source yields `AudioBlock`s: 16-bit little-endian mono PCM per party (`caller`,
 `agent`). Sources are blocking iterators; the pipeline pulls from them in a worker thread.
-The sources themselves are in `files.py` (WAV files, raw PCM on stdin) and `devices.py`
+The sources themselves are in `recordings.py` (WAV files, raw PCM on stdin) and `capture.py`
 (live devices).
 """
 

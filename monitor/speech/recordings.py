@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from monitor.errors import InputError
-from monitor.speech.audio import BLOCK_SECONDS, AudioBlock, ChannelRoles, check_rate, to_int16
+from monitor.speech.blocks import BLOCK_SECONDS, AudioBlock, ChannelRoles, check_rate, to_int16
 
 _STREAMING_LENGTH = 0x7FFF0000  # bytes: a WAV data length this big is a streaming placeholder
 
