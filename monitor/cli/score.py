@@ -26,7 +26,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 Score caller texts the way heatmon scores caller turns, and print one JSON
 line per input line, in order: `compound`, `neg`, `neu`, `pos` (raw VADER),
 `anger` (the learned layer's probability that the caller is angry, annoyed or
-contemptuous) with `anger_ngrams` (the words that pushed it up), `score`
+contemptuous) with `anger_ngrams` (the words that pushed it up, with their
+share) and `anger_phrases` (the same as the caller said them), `score`
 (heatmon's turn score on the same -1..1 scale; lower = more negative / heated)
 and the lexicon `cues` that moved it. Each line is scored on its own (no
 previous turn as context). Input lines are plain text, or JSON
@@ -83,6 +84,7 @@ def score_record(scorer: TurnScorer, text: str, extra: dict[str, Any], make_asr_
         "pos": result.pos,
         "anger": round(anger.probability, 4) if anger else None,
         "anger_ngrams": [{"ngram": g, "share": s} for g, s in anger.ngrams] if anger else [],
+        "anger_phrases": list(anger.phrases) if anger else [],
         "score": result.score,
         "cues": [
             {"category": c.category, "phrase": c.phrase, "valence": round(c.valence, 3)} for c in result.cues

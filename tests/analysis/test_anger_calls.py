@@ -158,6 +158,8 @@ def test_score_prints_the_anger_layer_beside_compound_and_score() -> None:
     assert rows[0]["anger"] > 0.5 and rows[0]["anger_ngrams"]
     assert all(set(g) == {"ngram", "share"} for g in rows[0]["anger_ngrams"])
     assert rows[1]["anger"] < 0.3 and rows[1]["anger_ngrams"] == []
+    said = " ".join(rows[0]["anger_phrases"])
+    assert rows[0]["anger_phrases"] and all(g["ngram"] in said for g in rows[0]["anger_ngrams"])
 
 
 def test_score_does_not_import_the_hub_speech_or_store() -> None:
