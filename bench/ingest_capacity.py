@@ -13,7 +13,12 @@ The process's CPU time over the streaming gives its CPU use (100% = one core).
 A count passes when its p95 is within 0.8 s, no audio was dropped and no line was missed.
 The single call is the baseline. Target: at least 8 calls pass.
 
-    python bench/ingest_capacity.py [--counts 1,2,4,6,8,10] [--rounds 3]
+Then the service's own guard: with its default --max-calls, calls are offered one every
+`--every` seconds (`--offer` of them); once decoding falls behind, the service refuses new
+calls as busy (a websocket close 1013) instead of letting every call fall behind. The row
+gives how many were taken and the latency of those.
+
+    python bench/ingest_capacity.py [--counts 1,2,4,6,8,10] [--rounds 3] [--offer 10 --every 3]
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import Any
 
 import numpy as np
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from support.ko_speech import conversation, dialogue, model_dir
@@ -65,10 +71,11 @@ class Service:
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
 
     @classmethod
-    def start(cls, max_calls: int) -> Service:
+    def start(cls, max_calls: int | None) -> Service:
         env = {**os.environ, "HEATMON_MODEL": str(model_dir())}
+        limit = ["--max-calls", str(max_calls)] if max_calls else []
         proc = subprocess.Popen(
-            [*HEATMON, "ingest", "--twilio", "127.0.0.1:0", "--max-calls", str(max_calls)],
+            [*HEATMON, "ingest", "--twilio", "127.0.0.1:0", *limit],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
         service = cls(proc)
@@ -107,9 +114,10 @@ class Service:
             self.proc.wait()
 
 
-async def stream_call(port: int, call: str, frames: np.ndarray, delay: float) -> np.ndarray:
+async def stream_call(port: int, call: str, frames: np.ndarray, delay: float) -> np.ndarray | None:
     """One fork of both tracks, paced by the wall clock; the wall time each frame was sent
-    (so a bench that falls behind its own pacing does not count against heatmon)."""
+    (so a bench that falls behind its own pacing does not count against heatmon), or None
+    when the service refused the call."""
     await asyncio.sleep(delay)
     tracks = {"inbound": ulaw_encode(frames[:, 0]), "outbound": ulaw_encode(frames[:, 1])}
     start = {
@@ -123,22 +131,28 @@ async def stream_call(port: int, call: str, frames: np.ndarray, delay: float) ->
             "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": RATE, "channels": 1},
         },
     }
-    async with connect(f"ws://127.0.0.1:{port}/media", compression=None) as ws:
-        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        await ws.send(json.dumps(start))
-        loop = asyncio.get_running_loop()
-        began = loop.time()
-        sent = np.zeros(len(frames) // FRAME)
-        for k in range(len(frames) // FRAME):
-            due = began + k * FRAME / RATE
-            if due > loop.time():
-                await asyncio.sleep(due - loop.time())
-            for track, audio in tracks.items():
-                payload = base64.b64encode(audio[k * FRAME : (k + 1) * FRAME]).decode()
-                media = {"track": track, "chunk": str(k + 1), "timestamp": str(k * 20), "payload": payload}
-                await ws.send(json.dumps({"event": "media", "streamSid": "MZ" + call, "media": media}))
-            sent[k] = time.time()
-        await ws.send(json.dumps({"event": "stop", "streamSid": "MZ" + call}))
+    try:
+        async with connect(f"ws://127.0.0.1:{port}/media", compression=None) as ws:
+            await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+            await ws.send(json.dumps(start))
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            sent = np.zeros(len(frames) // FRAME)
+            for k in range(len(frames) // FRAME):
+                due = began + k * FRAME / RATE
+                if due > loop.time():
+                    await asyncio.sleep(due - loop.time())
+                for track, audio in tracks.items():
+                    payload = base64.b64encode(audio[k * FRAME : (k + 1) * FRAME]).decode()
+                    media = {"track": track, "chunk": str(k + 1), "timestamp": str(k * 20)}
+                    media["payload"] = payload
+                    await ws.send(json.dumps({"event": "media", "streamSid": "MZ" + call, "media": media}))
+                sent[k] = time.time()
+            await ws.send(json.dumps({"event": "stop", "streamSid": "MZ" + call}))
+    except ConnectionClosed as closed:
+        if closed.rcvd is not None and closed.rcvd.code == 1013:  # busy: the service refused it
+            return None
+        raise
     return sent
 
 
@@ -166,18 +180,30 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-async def run_count(count: int, frames: np.ndarray, spans: list[tuple[str, float, float]]) -> dict[str, Any]:
-    service = Service.start(max_calls=max(count, 1))
+async def run_count(
+    count: int,
+    frames: np.ndarray,
+    spans: list[tuple[str, float, float]],
+    *,
+    every: float | None = None,
+) -> dict[str, Any]:
+    """`count` calls at once (spread over 2 s) into a service with --max-calls `count`; or,
+    with `every`, one call every `every` seconds into a service with its default limit."""
+    service = Service.start(max_calls=None if every else max(count, 1))
     try:
         cpu0, wall0 = service.cpu_seconds(), time.monotonic()
         calls = [f"CA{count:02d}x{i:02d}" for i in range(count)]
-        delays = np.linspace(0.0, 2.0, count) if count > 1 else [0.0]
+        if every:
+            delays = [i * every for i in range(count)]
+        else:
+            delays = list(np.linspace(0.0, 2.0, count)) if count > 1 else [0.0]
         streams = (stream_call(service.port, c, frames, float(d)) for c, d in zip(calls, delays, strict=True))
-        starts = dict(zip(calls, await asyncio.gather(*streams), strict=True))
+        results = dict(zip(calls, await asyncio.gather(*streams), strict=True))
+        starts = {call: sent for call, sent in results.items() if sent is not None}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             ended = {e["call"] for _, e in service.events if e["type"] == "call_ended"}
-            if set(calls) <= ended:
+            if set(starts) <= ended:
                 break
             await asyncio.sleep(0.1)
         cpu = (service.cpu_seconds() - cpu0) / (time.monotonic() - wall0)
@@ -189,6 +215,7 @@ async def run_count(count: int, frames: np.ndarray, spans: list[tuple[str, float
     late = sum(s.get("late_audio_seconds", 0.0) for s in summaries)
     return {
         "calls": count,
+        "taken": len(starts),
         "ended": len(summaries),
         "p50": percentile(found, 50),
         "p95": percentile(found, 95),
@@ -206,6 +233,8 @@ def main() -> None:
     )
     parser.add_argument("--counts", default="1,2,4,6,8,10", help="numbers of concurrent calls to try")
     parser.add_argument("--rounds", type=int, default=3, help="lines per party in the call")
+    parser.add_argument("--offer", type=int, default=10, help="calls offered one by one (0: skip)")
+    parser.add_argument("--every", type=float, default=3.0, help="seconds between offered calls")
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     turns = dialogue(args.rounds)
@@ -220,7 +249,12 @@ def main() -> None:
     best = 0
     for count in counts:
         row = asyncio.run(run_count(count, frames, spans))
-        ok = row["p95"] <= TARGET_P95 and row["dropped"] == 0 and row["missed"] == 0 and row["ended"] == count
+        ok = (
+            row["p95"] <= TARGET_P95
+            and row["dropped"] == 0
+            and row["missed"] == 0
+            and row["taken"] == row["ended"] == count
+        )
         best = max(best, count) if ok else best
         label = "baseline" if count == 1 else ("yes" if ok else "no")
         print(
@@ -228,10 +262,16 @@ def main() -> None:
             f"{row['late']:>7.2f} {row['missed']:>4}/{row['lines']:<3} {label}",
             flush=True,
         )
-    load = os.getloadavg()
     print(f"largest count with p95 <= {TARGET_P95} s, nothing dropped or missed: {best} "
-          f"(target >= {TARGET_CALLS}); "
-          f"load average {load[0]:.1f} at the end")  # fmt: skip
+          f"(target >= {TARGET_CALLS})")  # fmt: skip
+    if args.offer:
+        row = asyncio.run(run_count(args.offer, frames, spans, every=args.every))
+        print(f"offered {args.offer} calls, one every {args.every:g} s, default --max-calls: "
+              f"{row['taken']} taken, {args.offer - row['taken']} refused as busy; the taken ones "
+              f"p50 {row['p50']:.2f} s, p95 {row['p95']:.2f} s, CPU {row['cpu'] * 100:.0f}%, "
+              f"dropped {row['dropped']}, missed {row['missed']}/{row['lines']}")  # fmt: skip
+    load = os.getloadavg()
+    print(f"load average {load[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=int,
         default=CALLS_PER_CORE * cores(),
         metavar="N",
-        help="concurrent calls at most; more are refused (default: %(default)s, 4 per core)",
+        help="concurrent calls at most; more are refused, and so is any new call while decoding "
+        "is more than 1.5 s behind (default: %(default)s, 4 per core)",
     )
     for kind in kinds.values():
         if kind.add_options is not None:

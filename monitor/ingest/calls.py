@@ -2,7 +2,8 @@
 
 `CallDesk` is the service's registry of live calls. `open(identity)` starts a
 `CallSession` for the call and returns its `LiveCall` (`feed(party, pcm)`, `end(reason)`);
-past `max_calls` it raises `Refused`, which an adapter turns into its protocol's refusal.
+past `max_calls`, or while decoding has fallen behind the calls already live, it raises
+`Refused`, which an adapter turns into its protocol's refusal.
 Every call ends with its `call_ended`, whatever ends it (the peer hanging up, a lost
 connection, the service stopping), with the reason in `summary["ended_by"]`.
 """
@@ -27,6 +28,11 @@ from monitor.speech.session import Analysis, CallOptions, CallSession, CallSpec
 
 log = logging.getLogger("heatmon")
 
+#: Seconds of audio a live call may have waiting for decoding before new calls are refused.
+#: A call that keeps up has at most a block and the wait for a late leg (0.4 s) waiting; past
+#: this, its turns already come more than a second late.
+BEHIND_LIMIT = 1.5
+
 
 class Refused(HeatmonError):
     """A call the desk will not take (at capacity, a duplicate id); `reason` says why."""
@@ -50,6 +56,7 @@ class CallDesk:
         analysis: Callable[[str], Analysis] = CallAnalysis,
         threads: int | None = None,
         hold: float = 0.4,
+        behind_limit: float = BEHIND_LIMIT,
     ) -> None:
         if max_calls < 1:
             raise ValueError(f"max_calls must be at least 1, not {max_calls}")
@@ -59,6 +66,7 @@ class CallDesk:
         self._options = options or CallOptions()
         self._analysis = analysis
         self._hold = hold
+        self.behind_limit = behind_limit
         self._executor = ThreadPoolExecutor(max_workers=threads or cores(), thread_name_prefix="vosk")
         self.calls: dict[str, LiveCall] = {}
         self.refused = 0
@@ -79,6 +87,14 @@ class CallDesk:
         if len(self.calls) >= self.max_calls:
             self.refused += 1
             raise Refused(f"at capacity ({self.max_calls} calls)", busy=True)
+        behind = self.behind()
+        if behind > self.behind_limit:
+            # --max-calls is a guess at the machine; this is the measurement. One more call
+            # would only put every call further behind.
+            self.refused += 1
+            raise Refused(
+                f"at capacity: decoding is {behind:.1f} s behind with {len(self.calls)} calls", busy=True
+            )
         source = PushSource(rates, description=identity.source, hold=self._hold)
         live = LiveCall(identity, source)
         options = dataclasses.replace(self._options, agent=identity.agent)
@@ -95,6 +111,11 @@ class CallDesk:
             identity.source or "?",
         )
         return live
+
+    def behind(self) -> float:
+        """How far decoding has fallen behind the live calls: the most audio any call has
+        waiting, in seconds (about 0.1 s while the machine keeps up)."""
+        return max((live.source.buffered_seconds for live in self.calls.values()), default=0.0)
 
     async def _run(self, live: LiveCall, session: CallSession) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import numpy as np
@@ -188,30 +189,31 @@ def test_hang_up_mid_sentence_keeps_the_last_words(
     assert events[-1]["type"] == "call_ended" and events[-1]["summary"]["ended_by"] == HANGUP
 
 
+class _QuietModel:
+    """A stand-in for the speech model where only the desk is under test: it hears nothing."""
+
+    def recognizer(self, rate: int) -> Any:
+        class Quiet:
+            def SetWords(self, on: bool) -> None: ...
+            def AcceptWaveform(self, pcm: bytes) -> bool:
+                return False
+
+            def PartialResult(self) -> str:
+                return json.dumps({"partial": ""})
+
+            def FinalResult(self) -> str:
+                return json.dumps({"text": ""})
+
+        return Quiet()
+
+
 def test_the_desk_refuses_past_max_calls_and_duplicates() -> None:
     """A call over --max-calls or with a live id is refused with a typed reason; every open call
     ends with its call_ended when the desk closes (ended_by shutdown)."""
     events: list[Event] = []
 
-    class NoModel:
-        def recognizer(self, rate: int) -> Any:
-            import json
-
-            class Quiet:
-                def SetWords(self, on: bool) -> None: ...
-                def AcceptWaveform(self, pcm: bytes) -> bool:
-                    return False
-
-                def PartialResult(self) -> str:
-                    return json.dumps({"partial": ""})
-
-                def FinalResult(self) -> str:
-                    return json.dumps({"text": ""})
-
-            return Quiet()
-
     async def main() -> None:
-        desk = CallDesk(NoModel(), events.append, max_calls=2)  # type: ignore[arg-type]
+        desk = CallDesk(_QuietModel(), events.append, max_calls=2)  # type: ignore[arg-type]
         desk.open(CallIdentity("a"))
         with pytest.raises(Refused) as dup:
             desk.open(CallIdentity("a"))
@@ -228,3 +230,28 @@ def test_the_desk_refuses_past_max_calls_and_duplicates() -> None:
     ended = {e.call: e for e in events if isinstance(e, CallEnded)}
     assert set(ended) == {"a", "b"}
     assert all(e.summary and e.summary["ended_by"] == SHUTDOWN for e in ended.values())
+
+
+def test_the_desk_refuses_a_call_while_decoding_is_behind_and_takes_it_once_caught_up() -> None:
+    """Below --max-calls, a new call is refused as busy while a live call's audio waits to be
+    decoded (the machine is at capacity), and taken again once decoding has caught up."""
+
+    async def main() -> None:
+        desk = CallDesk(_QuietModel(), lambda e: None, max_calls=4)  # type: ignore[arg-type]
+        first = desk.open(CallIdentity("a"))
+        twenty_seconds = bytes(2 * 8000 * 20)
+        first.feed("caller", twenty_seconds)
+        first.feed("agent", twenty_seconds)
+        assert desk.behind() > desk.behind_limit
+        with pytest.raises(Refused) as busy:
+            desk.open(CallIdentity("b"))
+        assert busy.value.busy and "decoding is" in busy.value.reason and "behind" in busy.value.reason
+        for _ in range(3000):  # bounded: the quiet model takes 20 s of audio in well under a second
+            if desk.behind() <= desk.behind_limit:
+                break
+            await asyncio.sleep(0.01)
+        desk.open(CallIdentity("b"))
+        assert set(desk.calls) == {"a", "b"}
+        await desk.close()
+
+    asyncio.run(main())
