@@ -73,7 +73,8 @@ class Service:
     @classmethod
     def start(cls, max_calls: int | None) -> Service:
         env = {**os.environ, "HEATMON_MODEL": str(model_dir())}
-        limit = ["--max-calls", str(max_calls)] if max_calls else []
+        # Counts measure the decoding itself (the busy guard off); offered calls meet the guard.
+        limit = ["--max-calls", str(max_calls), "--max-behind", "0"] if max_calls else []
         proc = subprocess.Popen(
             [*HEATMON, "ingest", "--twilio", "127.0.0.1:0", *limit],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

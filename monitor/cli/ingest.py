@@ -8,7 +8,7 @@ import os
 
 from monitor.cli.common import add_hub_options, add_subparser, event_output, print_event
 from monitor.errors import InputError
-from monitor.ingest.calls import CallDesk
+from monitor.ingest.calls import BEHIND_LIMIT, CallDesk
 from monitor.ingest.listeners import ListenerKind, parse_address, parse_networks
 from monitor.ingest.service import load_adapters, serve
 from monitor.speech.overlay import Endpointing, endpointing_overlay
@@ -61,8 +61,15 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=int,
         default=CALLS_PER_CORE * cores(),
         metavar="N",
-        help="concurrent calls at most; more are refused, and so is any new call while decoding "
-        "is more than 1.5 s behind (default: %(default)s, 4 per core)",
+        help="concurrent calls at most; more are refused (default: %(default)s, 4 per core)",
+    )
+    safety.add_argument(
+        "--max-behind",
+        type=float,
+        default=BEHIND_LIMIT,
+        metavar="SECONDS",
+        help="refuse new calls while decoding is this far behind the live calls, whatever "
+        "--max-calls says (default: %(default)s; 0: never)",
     )
     for kind in kinds.values():
         if kind.add_options is not None:
@@ -89,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"nothing to listen on: give at least one of {options}")
     if args.max_calls < 1:
         raise InputError(f"--max-calls must be 1 or more, not {args.max_calls}")
+    if not 0 <= args.max_behind < 3600:  # NaN fails too
+        raise InputError(f"--max-behind takes seconds from 0 (never) to 3600, not {args.max_behind}")
     args.allow_networks = parse_networks(args.allow)
     for kind, _ in wanted:
         if kind.check is not None:
@@ -103,7 +112,7 @@ async def _serve(
 ) -> None:
     async with event_output(args, print_event) as emit:
         options = CallOptions(partials=args.partials or bool(args.hub))
-        desk = CallDesk(model, emit, max_calls=args.max_calls, options=options)
+        desk = CallDesk(model, emit, max_calls=args.max_calls, options=options, behind_limit=args.max_behind)
         await serve(desk, wanted, args)
 
 

@@ -28,7 +28,8 @@ from monitor.speech.session import Analysis, CallOptions, CallSession, CallSpec
 
 log = logging.getLogger("heatmon")
 
-#: Seconds of audio a live call may have waiting for decoding before new calls are refused.
+#: Seconds of audio a live call may have waiting for decoding before new calls are refused
+#: (`--max-behind`; 0 turns the guard off).
 #: A call that keeps up has at most a block and the wait for a late leg (0.4 s) waiting; past
 #: this, its turns already come more than a second late.
 BEHIND_LIMIT = 1.5
@@ -88,7 +89,7 @@ class CallDesk:
             self.refused += 1
             raise Refused(f"at capacity ({self.max_calls} calls)", busy=True)
         behind = self.behind()
-        if behind > self.behind_limit:
+        if self.behind_limit > 0 and behind > self.behind_limit:
             # --max-calls is a guess at the machine; this is the measurement. One more call
             # would only put every call further behind.
             self.refused += 1

@@ -53,7 +53,7 @@ class QuietModel:
 async def listening(
     model: Any, events: list[dict[str, Any]], networks: Any = LOOPBACK, **options: Any
 ) -> AsyncIterator[AudioSocketServer]:
-    desk = CallDesk(model, lambda e: events.append(e.to_dict()), max_calls=4)
+    desk = CallDesk(model, lambda e: events.append(e.to_dict()), max_calls=4, behind_limit=0)
     server = AudioSocketServer(desk, LegBook(), networks, **options)
     await server.start("127.0.0.1", 0)
     try:

@@ -147,7 +147,7 @@ def test_pushed_call_gives_turns_for_both_parties_with_its_identity(
     events: list[dict[str, Any]] = []
 
     async def main() -> None:
-        desk = CallDesk(model, lambda e: events.append(e.to_dict()), max_calls=2)
+        desk = CallDesk(model, lambda e: events.append(e.to_dict()), max_calls=2, behind_limit=0)
         live = desk.open(CallIdentity("c1", "alice", "+15551230001", "Kim", "test"))
         await _stream(live, call, len(call) / RATE)
         live.end(HANGUP)
