@@ -28,11 +28,11 @@ from monitor.speech.session import Analysis, CallOptions, CallSession, CallSpec
 
 log = logging.getLogger("heatmon")
 
-#: Seconds of audio a live call may have waiting for decoding before new calls are refused
-#: (`--max-behind`; 0 turns the guard off).
-#: A call that keeps up has at most a block and the wait for a late leg (0.4 s) waiting; past
-#: this, its turns already come more than a second late.
-BEHIND_LIMIT = 1.5
+#: Seconds of a live call's audio that may wait for decoding before new calls are refused
+#: (`--max-behind`; 0 turns the guard off). A call that keeps up has a few tenths waiting
+#: (a block, a decode in flight, the wait for a late leg); past a second, its turns come
+#: about a second and a half after the caller stops.
+BEHIND_LIMIT = 1.0
 
 
 class Refused(HeatmonError):
@@ -70,6 +70,7 @@ class CallDesk:
         self.behind_limit = behind_limit
         self._executor = ThreadPoolExecutor(max_workers=threads or cores(), thread_name_prefix="vosk")
         self.calls: dict[str, LiveCall] = {}
+        self._sessions: dict[str, CallSession] = {}
         self.refused = 0
         self._closing = False
 
@@ -103,6 +104,7 @@ class CallDesk:
         emit = self._emitter(live)
         session = CallSession(spec, self._model, emit, options=options, executor=self._executor)
         self.calls[identity.call] = live
+        self._sessions[identity.call] = session
         live.task = asyncio.get_running_loop().create_task(self._run(live, session), name=f"call-{live.call}")
         log.info(
             "call %s started: agent %s, caller %s, from %s",
@@ -114,9 +116,17 @@ class CallDesk:
         return live
 
     def behind(self) -> float:
-        """How far decoding has fallen behind the live calls: the most audio any call has
-        waiting, in seconds (about 0.1 s while the machine keeps up)."""
-        return max((live.source.buffered_seconds for live in self.calls.values()), default=0.0)
+        """How far decoding has fallen behind the live calls: for the call furthest behind,
+        the seconds of its audio that have arrived but are not decoded yet (a few tenths while
+        the machine keeps up: a block, a decode in flight, the wait for a late leg)."""
+        lags = [0.0]
+        for call, live in self.calls.items():
+            session = self._sessions.get(call)
+            if session is not None:
+                source = live.source
+                arrived = max(source.position(p) / rate for p, rate in source.rates.items())
+                lags.append(arrived - session.position)
+        return max(lags)
 
     async def _run(self, live: LiveCall, session: CallSession) -> None:
         try:
@@ -128,6 +138,7 @@ class CallDesk:
             log.error("call %s failed: %s", live.call, err, exc_info=err)
         finally:
             self.calls.pop(live.call, None)
+            self._sessions.pop(live.call, None)
 
     def _emitter(self, live: LiveCall) -> Callable[[Event], None]:
         """The session's events with the phone system's word on who is on the call added."""
