@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -12,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from support.ingest import check_turns, frames_of
+from support.ingest import QuietModel, check_turns, frames_of
 from support.ko_speech import model_dir
 from support.process import heatmon
 
@@ -28,25 +27,6 @@ from monitor.speech.recognizer import SpeechModel
 
 RATE = 8000
 FRAME = 0.02  # Asterisk's 20 ms frames
-
-
-class QuietModel:
-    """A recogniser that hears nothing: for the listener's own behaviour, not for speech."""
-
-    def recognizer(self, rate: int) -> Any:
-        class Quiet:
-            def SetWords(self, on: bool) -> None: ...
-
-            def AcceptWaveform(self, pcm: bytes) -> bool:
-                return False
-
-            def PartialResult(self) -> str:
-                return json.dumps({"partial": ""})
-
-            def FinalResult(self) -> str:
-                return json.dumps({"text": ""})
-
-        return Quiet()
 
 
 @asynccontextmanager

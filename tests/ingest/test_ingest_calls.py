@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import numpy as np
 import pytest
-from support.ingest import check_turns, frames_of
+from support.ingest import QuietModel, check_turns, frames_of
 from support.ko_speech import model_dir
 
 from monitor.events import CallEnded, Event
@@ -189,31 +188,13 @@ def test_hang_up_mid_sentence_keeps_the_last_words(
     assert events[-1]["type"] == "call_ended" and events[-1]["summary"]["ended_by"] == HANGUP
 
 
-class _QuietModel:
-    """A stand-in for the speech model where only the desk is under test: it hears nothing."""
-
-    def recognizer(self, rate: int) -> Any:
-        class Quiet:
-            def SetWords(self, on: bool) -> None: ...
-            def AcceptWaveform(self, pcm: bytes) -> bool:
-                return False
-
-            def PartialResult(self) -> str:
-                return json.dumps({"partial": ""})
-
-            def FinalResult(self) -> str:
-                return json.dumps({"text": ""})
-
-        return Quiet()
-
-
 def test_the_desk_refuses_past_max_calls_and_duplicates() -> None:
     """A call over --max-calls or with a live id is refused with a typed reason; every open call
     ends with its call_ended when the desk closes (ended_by shutdown)."""
     events: list[Event] = []
 
     async def main() -> None:
-        desk = CallDesk(_QuietModel(), events.append, max_calls=2)  # type: ignore[arg-type]
+        desk = CallDesk(QuietModel(), events.append, max_calls=2)  # type: ignore[arg-type]
         desk.open(CallIdentity("a"))
         with pytest.raises(Refused) as dup:
             desk.open(CallIdentity("a"))
@@ -237,7 +218,7 @@ def test_the_desk_refuses_a_call_while_decoding_is_behind_and_takes_it_once_caug
     decoded (the machine is at capacity), and taken again once decoding has caught up."""
 
     async def main() -> None:
-        desk = CallDesk(_QuietModel(), lambda e: None, max_calls=4)  # type: ignore[arg-type]
+        desk = CallDesk(QuietModel(), lambda e: None, max_calls=4)  # type: ignore[arg-type]
         first = desk.open(CallIdentity("a"))
         twenty_seconds = bytes(2 * 8000 * 20)
         first.feed("caller", twenty_seconds)

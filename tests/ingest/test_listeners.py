@@ -13,6 +13,7 @@ import struct
 from typing import Any
 
 import pytest
+from support.ingest import QuietModel
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -24,26 +25,6 @@ from monitor.ingest.service import load_adapters, serve
 from monitor.ingest.siprec import SiprecListener
 from monitor.ingest.twilio import TwilioListener
 from monitor.ingest.twilio_messages import signature
-
-
-class QuietRecognizer:
-    def SetWords(self, on: bool) -> None: ...
-
-    def AcceptWaveform(self, pcm: bytes) -> bool:
-        return False
-
-    def PartialResult(self) -> str:
-        return json.dumps({"partial": ""})
-
-    def FinalResult(self) -> str:
-        return json.dumps({"text": ""})
-
-
-class QuietModel:
-    """Stands in for the speech model where only the calls' ways in and out are tested."""
-
-    def recognizer(self, rate: int) -> QuietRecognizer:
-        return QuietRecognizer()
 
 
 def desk(events: list[Event], max_calls: int = 2) -> CallDesk:

@@ -54,6 +54,29 @@ HEATMON = [sys.executable, "-m", "monitor"]
 _LISTENING = re.compile(r"heatmon: (\w+): listening on (\S+):(\d+)")
 
 
+class QuietRecognizer:
+    """A recogniser that hears nothing."""
+
+    def SetWords(self, on: bool) -> None: ...
+
+    def AcceptWaveform(self, pcm: bytes) -> bool:
+        return False
+
+    def PartialResult(self) -> str:
+        return json.dumps({"partial": ""})
+
+    def FinalResult(self) -> str:
+        return json.dumps({"text": ""})
+
+
+class QuietModel:
+    """Stands in for the speech model where only the calls' ways in and out are tested (the
+    desk, the listeners), never for speech."""
+
+    def recognizer(self, rate: int) -> QuietRecognizer:
+        return QuietRecognizer()
+
+
 class Service:
     """A `heatmon ingest` subprocess: its listeners' ports, its events and its log, read as
     they come (threads), stopped with SIGTERM."""
