@@ -64,7 +64,16 @@ class PartialText:
 
 
 class SpeechModel:
-    """A loaded Vosk model, shared by every recogniser in the process."""
+    """A loaded Vosk model, shared by every recogniser in the process.
+
+    It also keeps the recognisers that finished streams gave back, warm, for the next call's
+    parties (`lend`, `give_back`). A new Kaldi recogniser builds its share of the decoding
+    graph (the look-ahead composition's cache) as it decodes, at several times the CPU of a
+    warm one (a 5 s Korean line: 1.5 s of CPU new, 0.25 s warm); on a floor where calls come
+    and go, a new call then starts warm. After `FinalResult()` Vosk builds the decoder and
+    feature pipeline anew, so nothing of the last call's speech is carried but the cache
+    (and Kaldi's clock, which `PartyRecognizer` maps back to call time).
+    """
 
     def __init__(self, path: Path) -> None:
         import vosk
@@ -75,6 +84,8 @@ class SpeechModel:
         except Exception as err:  # vosk raises a bare Exception on a bad model directory
             raise ModelError(f"could not load the Vosk model in {path}: {err}") from err
         self.path = path
+        self._idle: dict[int, list[tuple[Any, float]]] = {}
+        self._idle_lock = threading.Lock()
 
     def recognizer(self, rate: int) -> Any:
         """A fresh Kaldi recogniser for audio at `rate` Hz, with word times."""
@@ -83,6 +94,32 @@ class SpeechModel:
         rec = vosk.KaldiRecognizer(self._model, float(rate))
         rec.SetWords(True)
         return rec
+
+    def lend(self, rate: int) -> tuple[Any, float]:
+        """A recogniser for `rate` Hz and the seconds of audio it has decoded (its own clock):
+        a warm one a finished stream gave back, else a fresh one (0 s)."""
+        with self._idle_lock:
+            idle = self._idle.get(rate)
+            if idle:
+                return idle.pop()
+        return self.recognizer(rate), 0.0
+
+    def warm(self, rate: int) -> int:
+        """How many warm recognisers for `rate` Hz are waiting for a stream."""
+        with self._idle_lock:
+            return len(self._idle.get(rate, ()))
+
+    def give_back(self, rec: Any, rate: int, decoded: float) -> None:
+        """Keep a finished stream's recogniser (after its `FinalResult()`) for the next one."""
+        with self._idle_lock:
+            idle = self._idle.setdefault(rate, [])
+            if len(idle) < MAX_IDLE:
+                idle.append((rec, decoded))
+
+
+#: Warm recognisers kept per sample rate for calls to come (each holds its graph cache: tens
+#: of MB); more than a busy floor's worth of parties would only hold memory.
+MAX_IDLE = 16
 
 
 #: Seconds of audio a recogniser decodes before it is replaced, at a turn boundary (see below).
@@ -124,9 +161,12 @@ class PartyRecognizer:
         self._gate = SilenceGate(rate) if skip_silence else None
         self._rate = rate
         self._partials = partials
-        self._rec = model.recognizer(rate)
+        self._rec, decoded = model.lend(rate)
+        self._clock = decoded  # the recogniser's own clock: seconds of audio Kaldi has been fed
         self._samples = 0  # fed so far, in total
-        self._offset = 0.0  # call time at which the current recogniser's own clock reads 0
+        # Call time at which the current recogniser's own clock reads 0: a warm recogniser's
+        # clock has run on through the calls it decoded before.
+        self._offset = -decoded
         self._last_partial = ""
 
     @property
@@ -149,6 +189,7 @@ class PartyRecognizer:
             self._offset += dropped / self._rate
             if not pcm:
                 return []
+        self._clock += len(pcm) / _BYTES_PER_SAMPLE / self._rate
         if self._rec.AcceptWaveform(pcm):
             if self._quiet is not None:
                 self._quiet.reset()
@@ -177,8 +218,13 @@ class PartyRecognizer:
         return [utterance] if utterance.text else []
 
     def finish(self) -> list[Utterance]:
-        """End of the stream: whatever was still being said becomes a last utterance."""
+        """End of the stream: whatever was still being said becomes a last utterance, and the
+        recogniser goes back to the model for another stream (until it is due for replacing)."""
         utterance = self._utterance(self._rec.FinalResult())
+        # Its own clock, not call time minus the offset: audio the silence gate still holds
+        # was never fed to it.
+        if self._clock < self._recycle_after:
+            self._model.give_back(self._rec, self._rate, self._clock)
         return [utterance] if utterance.text else []
 
     def _utterance(self, result_json: str) -> Utterance:
@@ -196,6 +242,7 @@ class PartyRecognizer:
 
     def _recycle(self) -> None:
         self._rec = self._model.recognizer(self._rate)
+        self._clock = 0.0
         self._offset = self.position
         self._last_partial = ""
         _trim_heap()

@@ -39,6 +39,12 @@ class ScriptedModel:
         self.made.append(ScriptedRecognizer(self))
         return self.made[-1]
 
+    def lend(self, rate: int) -> tuple[ScriptedRecognizer, float]:
+        return self.recognizer(rate), 0.0  # always fresh: each test's recognisers are its own
+
+    def give_back(self, rec: ScriptedRecognizer, rate: int, decoded: float) -> None:
+        pass
+
 
 @dataclass
 class ScriptedRecognizer:

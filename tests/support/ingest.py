@@ -76,6 +76,12 @@ class QuietModel:
     def recognizer(self, rate: int) -> QuietRecognizer:
         return QuietRecognizer()
 
+    def lend(self, rate: int) -> tuple[QuietRecognizer, float]:
+        return QuietRecognizer(), 0.0
+
+    def give_back(self, rec: QuietRecognizer, rate: int, decoded: float) -> None:
+        pass
+
 
 class Service:
     """A `heatmon ingest` subprocess: its listeners' ports, its events and its log, read as
