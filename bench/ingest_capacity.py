@@ -279,6 +279,9 @@ def main() -> None:
     )
     parser.add_argument("--counts", default="1,2,4,6,8,10", help="numbers of concurrent calls to try")
     parser.add_argument("--rounds", type=int, default=3, help="lines per party in the call")
+    parser.add_argument(
+        "--modes", default="aligned,spread,warm", help="which of aligned, spread, warm to run"
+    )
     parser.add_argument("--offer", type=int, default=10, help="calls offered one by one (0: skip)")
     parser.add_argument("--every", type=float, default=3.0, help="seconds between offered calls")
     args = parser.parse_args()
@@ -296,7 +299,8 @@ def main() -> None:
     best = {"aligned": 0, "spread": 0, "warm": 0}
     lines = len(turns)
     for count in counts:
-        for mode in ("aligned", "spread", "warm") if count > 1 else ("aligned", "warm"):
+        modes = [m for m in args.modes.split(",") if m in best and (count > 1 or m != "spread")]
+        for mode in modes:
             if mode == "spread":
                 audio = [begun_at_line((frames, spans), turns, i * lines // count) for i in range(count)]
             else:

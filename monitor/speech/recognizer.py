@@ -117,8 +117,8 @@ class SpeechModel:
                 idle.append((rec, decoded))
 
 
-#: Warm recognisers kept per sample rate for calls to come (each holds its graph cache: tens
-#: of MB); more than a busy floor's worth of parties would only hold memory.
+#: Warm recognisers kept per sample rate for calls to come (each holds its graph cache);
+#: more than a busy floor's worth of parties would only hold memory.
 MAX_IDLE = 16
 
 
