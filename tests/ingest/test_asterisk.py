@@ -112,7 +112,9 @@ def test_a_call_through_asterisk_gives_both_parties_with_the_callers_number_and_
     assert started["caller_number"] == CALLER and started["caller_name"] == CALLER_NAME
     assert started["source"].startswith("asterisk PJSIP/caller-")
     turns = [e for e in events if e["type"] == "turn"]
-    assert {t["speaker"] for t in turns} == {"caller", "agent"}, turns
+    # On a failure, what the service said of the legs and how the call ended tell where audio went.
+    told = [line for line in service.stderr.splitlines() if "call" in line or "leg" in line][-30:]
+    assert {t["speaker"] for t in turns} == {"caller", "agent"}, (turns, events[-1], told)
     # call time starts when the call enters Stasis: the phones' audio starts after the ringing
     answered = [(who, start + ring, end + ring) for who, start, end in spans]
     for turn in turns:
