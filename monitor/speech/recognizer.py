@@ -211,7 +211,7 @@ class PartyRecognizer:
     def _end_turn(self, result_json: str) -> list[Utterance | PartialText]:
         utterance = self._utterance(result_json)
         self._last_partial = ""
-        if self.position - self._offset >= self._recycle_after:
+        if self._clock >= self._recycle_after:
             self._recycle()
         else:
             _trim_heap()
