@@ -120,12 +120,10 @@ class CallDesk:
         the seconds of its audio that have arrived but are not decoded yet (a few tenths while
         the machine keeps up: a block, a decode in flight, the wait for a late leg)."""
         lags = [0.0]
-        for call, live in self.calls.items():
-            session = self._sessions.get(call)
-            if session is not None:
-                source = live.source
-                arrived = max(source.position(p) / rate for p, rate in source.rates.items())
-                lags.append(arrived - session.position)
+        for call, session in self._sessions.items():  # set and dropped with `calls`
+            source = self.calls[call].source
+            arrived = max(source.position(p) / rate for p, rate in source.rates.items())
+            lags.append(arrived - session.position)
         return max(lags)
 
     async def _run(self, live: LiveCall, session: CallSession) -> None:
